@@ -1,0 +1,96 @@
+"""The collection's own shape: metadata, versions file, inventories, argument specs."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = ("local", "beta", "prod")
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text())
+
+
+def test_galaxy_metadata_names_the_collection():
+    galaxy = load(REPO / "galaxy.yml")
+    assert (galaxy["namespace"], galaxy["name"]) == ("oui", "platform")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", galaxy["version"])
+    for ignored in ("tests", "inventories", "app", "docs", ".ci"):
+        assert ignored in galaxy["build_ignore"], ignored
+
+
+def test_collection_link_points_at_the_checkout():
+    link = REPO / "collections" / "ansible_collections" / "oui" / "platform"
+    assert link.is_symlink()
+    assert link.resolve() == REPO
+
+
+def test_versions_are_exact(versions):
+    """Every version is exact: no ranges, no 'latest', no wildcard."""
+
+    def walk(node, path=""):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, str):
+            yield path, node
+
+    pins = list(walk(versions))
+    assert pins, "the versions file is empty"
+    for path, value in pins:
+        assert value not in ("", "latest", "stable"), path
+        assert not re.search(r"[\^~*<>=]|\.x\b", value), f"{path}={value} is not an exact pin"
+
+
+def test_python_requirements_are_exact():
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.\-+]*", line), line
+
+
+def test_galaxy_requirements_match_the_bundled_collections():
+    """requirements.yml (for Galaxy users) pins what the offline path actually bundles."""
+    root = Path(importlib.util.find_spec("ansible_collections").submodule_search_locations[0])
+    for entry in load(REPO / "requirements.yml")["collections"]:
+        namespace, name = entry["name"].split(".")
+        manifest = root / namespace / name / "MANIFEST.json"
+        bundled = json.loads(manifest.read_text())["collection_info"]["version"]
+        assert bundled == entry["version"], f"{entry['name']}: requirements.yml {entry['version']} != bundled {bundled}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_inventory_names_its_environment(env):
+    platform = load(REPO / "inventories" / env / "group_vars" / "all" / "platform.yml")
+    assert platform["platform_environment"] == env
+    assert platform["platform_cluster_name"]
+    hosts = load(REPO / "inventories" / env / "hosts.yml")
+    assert "localhost" in hosts["all"]["children"]["platform"]["hosts"]
+
+
+def _role_dirs():
+    return sorted(p for p in (REPO / "roles").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("role", _role_dirs(), ids=lambda p: p.name)
+def test_argument_specs_match_defaults(role):
+    """meta/argument_specs.yml and defaults/main.yml agree key for key (HOUSE_STYLE)."""
+    specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options", {})
+    defaults_file = role / "defaults" / "main.yml"
+    defaults = (load(defaults_file) or {}) if defaults_file.exists() else {}
+    assert set(defaults) <= set(specs), f"defaults without a spec: {sorted(set(defaults) - set(specs))}"
+    for key, spec in specs.items():
+        assert spec.get("description"), f"{role.name}: {key} has no description"
+        assert key.startswith(role.name + "_"), f"{role.name}: public variable {key} is not prefixed with the role name"
+        if not spec.get("required"):
+            assert key in defaults, f"{role.name}: optional {key} has no default in defaults/main.yml"
+            if "default" in spec:
+                assert spec["default"] == defaults[key], f"{role.name}: {key} spec default != defaults/main.yml"
