@@ -1,0 +1,114 @@
+"""Reading awx/oui-platform.yml the way AWX does: natural keys, references, surveys, injectors,
+and turning one job template into the ansible-runner call AWX would make."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ASSETS_FILE = REPO / "awx" / "oui-platform.yml"
+
+# awxkit 24.6.1 (awxkit/api/pages/*.py): the fields that make up each type's natural key;
+# `awx import` finds existing objects and resolves references by these, so they must match.
+NATURAL_KEY = {
+    "organization": ("name",),
+    "execution_environment": ("name",),
+    "credential_type": ("name", "kind"),
+    "project": ("organization", "name"),
+    "inventory": ("organization", "name"),
+    "inventory_source": ("organization", "name", "inventory"),
+    "job_template": ("organization", "name"),
+    "workflow_job_template": ("organization", "name"),
+    "workflow_job_template_node": ("workflow_job_template", "identifier"),
+    "schedule": ("unified_job_template", "name"),
+}
+# Top-level sections of an export (awxkit EXPORTABLE_RESOURCES) and the type of their objects.
+SECTIONS = {
+    "organizations": "organization",
+    "execution_environments": "execution_environment",
+    "credential_types": "credential_type",
+    "projects": "project",
+    "inventory": "inventory",
+    "inventory_sources": "inventory_source",
+    "job_templates": "job_template",
+    "workflow_job_templates": "workflow_job_template",
+}
+# AWX 24.6.1 (awx/main/models/jobs.py SURVEY_TYPE_MAPPING): question types and default types.
+SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
+                "integer": int, "float": (float, int)}
+
+
+def load_assets() -> dict:
+    return yaml.safe_load(ASSETS_FILE.read_text())
+
+
+def freeze(key) -> str:
+    return json.dumps(key, sort_keys=True)
+
+
+def all_objects(assets: dict):
+    """(type, object) for every object, nested ones (schedules, workflow nodes) included."""
+    for section, kind in SECTIONS.items():
+        for obj in assets.get(section) or []:
+            yield kind, obj
+            related = obj.get("related") or {}
+            for schedule in related.get("schedules") or []:
+                yield "schedule", schedule
+            for node in related.get("workflow_nodes") or []:
+                yield "workflow_job_template_node", node
+
+
+@dataclass
+class Template:
+    """One job template, resolved to what AWX hands ansible-runner."""
+
+    name: str
+    playbook: str
+    inventory_name: str
+    inventory_path: str
+    extra_vars: dict
+    survey: list = field(default_factory=list)
+
+    @property
+    def environment(self) -> str:
+        return self.inventory_name.removeprefix("oui-")
+
+    def required_answers(self) -> list[str]:
+        return [q["variable"] for q in self.survey if q["required"] and q.get("default") in (None, "")]
+
+
+def templates(assets: dict | None = None) -> list[Template]:
+    assets = assets or load_assets()
+    source_paths = {freeze(src["inventory"]): src["source_path"] for src in assets["inventory_sources"]}
+    result = []
+    for jt in assets["job_templates"]:
+        survey = ((jt.get("related") or {}).get("survey_spec") or {}).get("spec", []) if jt.get("survey_enabled") else []
+        result.append(Template(
+            name=jt["name"], playbook=jt["playbook"], inventory_name=jt["inventory"]["name"],
+            inventory_path=source_paths[freeze(jt["inventory"])],
+            extra_vars=yaml.safe_load(jt.get("extra_vars") or "") or {}, survey=survey,
+        ))
+    return result
+
+
+def inject(credential_type: dict, inputs: dict, workdir: Path) -> dict[str, str]:
+    """Render a credential type's injectors as AWX does (Jinja2 over the inputs, files written
+    first and named by tower.filename), returning the environment the job gets."""
+    env_tpl = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    injectors = credential_type["injectors"]
+    fields = {f["id"]: f.get("default", "") for f in credential_type["inputs"]["fields"]}
+    values = {**fields, **inputs}
+    files = {}
+    for key, template in (injectors.get("file") or {}).items():
+        name = key.split(".", 1)[1] if "." in key else None
+        path = workdir / f"{credential_type['name'].replace(' ', '_')}_{name or 'file'}"
+        path.write_text(env_tpl.from_string(template).render(**values))
+        path.chmod(0o600)
+        files[name] = str(path)
+    filename = files.get(None) or type("Files", (), {k: v for k, v in files.items() if k})()
+    return {k: env_tpl.from_string(v).render(tower={"filename": filename}, **values)
+            for k, v in (injectors.get("env") or {}).items()}
