@@ -86,21 +86,43 @@ def test_limited_users_are_bound_only_inside_the_app_namespaces(rendered):
     assert {v for rule in cluster_read for v in rule["verbs"]} == {"get", "list", "watch"}
 
 
+def millicores(quantity) -> int:
+    quantity = str(quantity)
+    return int(quantity[:-1]) if quantity.endswith("m") else round(float(quantity) * 1000)
+
+
+def mebibytes(quantity) -> int:
+    quantity = str(quantity)
+    return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
+
+
 def test_quota_fits_a_rolling_update_at_the_hpa_maximum(rendered):
-    _, docs, inventory = rendered
+    """The quota follows the app's own inventory values: HPA maximum, its 25% surge, its pod resources."""
+    env, docs, inventory = rendered
+    app = yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "app.yml").read_text())
+    hpa_max, resources = app["app_hpa_max_replicas"], app["app_resources"]
+    surge = math.ceil(hpa_max * 0.25)
     for namespace in inventory["access_app_namespaces"]:
-        size = inventory["access_workload_sizing"][namespace]
-        surge = str(size["max_surge"])
-        surge_pods = math.ceil(size["hpa_max_replicas"] * int(surge[:-1]) / 100) if surge.endswith("%") else int(surge)
-        pods = size["hpa_max_replicas"] + surge_pods + size["extra_pods"]
+        pods = hpa_max + surge + surge  # + room for one wave of pods still terminating
         hard = by_kind(docs, "ResourceQuota")[f"{namespace}/oui-app-quota"]["spec"]["hard"]
         assert hard["pods"] == str(pods)
-        assert hard["requests.cpu"] == f"{pods * size['pod_cpu_request_m']}m"
-        assert hard["limits.memory"] == f"{pods * size['pod_memory_limit_mi']}Mi"
+        assert hard["requests.cpu"] == f"{pods * millicores(resources['requests']['cpu'])}m"
+        assert hard["limits.cpu"] == f"{pods * millicores(resources['limits']['cpu'])}m"
+        assert hard["requests.memory"] == f"{pods * mebibytes(resources['requests']['memory'])}Mi"
+        assert hard["limits.memory"] == f"{pods * mebibytes(resources['limits']['memory'])}Mi"
         limits = by_kind(docs, "LimitRange")[f"{namespace}/oui-app-limits"]["spec"]["limits"][0]
-        assert limits["max"]["cpu"] == f"{size['pod_cpu_limit_m']}m"
-        assert limits["defaultRequest"]["memory"] == f"{size['pod_memory_request_mi']}Mi"
-        print(f"\n{namespace}: hpa max {size['hpa_max_replicas']} + surge {surge_pods} + extra {size['extra_pods']} = {pods} pods")
+        assert limits["max"] == {k: str(v) for k, v in resources["limits"].items()}
+        assert limits["defaultRequest"] == {k: str(v) for k, v in resources["requests"].items()}
+        print(f"\n{env} {namespace}: hpa max {hpa_max} + surge {surge} + terminating {surge} = {pods} pods, "
+              f"requests.cpu {hard['requests.cpu']}, limits.memory {hard['limits.memory']}")
+
+
+def test_app_namespace_and_secret_are_the_app_roles():
+    app = yaml.safe_load((REPO / "roles" / "app" / "defaults" / "main.yml").read_text())
+    for env in ENVIRONMENTS:
+        access = yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "access.yml").read_text())
+        assert access["access_app_namespaces"] == [app["app_namespace"]], env
+        assert access["access_ci_deployer_secret_names"] == [app["app_secret_name"].replace("{{ app_name }}", app["app_name"])]
 
 
 def test_admission_policy_targets_the_developer_groups(rendered):
