@@ -1,0 +1,208 @@
+"""The documentation site: every repository path a page cites exists, every mermaid diagram
+renders (mermaid-cli driving Debian's chromium), and the site builds strict with diagrams as
+diagrams. The docs are held to the code: a page that names a file the repository lacks fails here.
+"""
+from __future__ import annotations
+
+import glob
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+HERE = Path(__file__).resolve().parent
+
+# Top-level names a citation can start with: the layout of shared/DESIGN.md plus whatever
+# the checkout holds. A fixed list, so that citing a folder that does not exist yet fails.
+TOP_DIRS = {
+    ".ci", ".config", ".github", "app", "awx", "bench", "changelogs", "ci", "cluster", "collections",
+    "docs", "extensions", "inventories", "meta", "mk", "molecule", "playbooks", "plugins", "roles",
+    "scripts", "tests", "vars",
+}
+ROOT_FILES = {
+    "Dockerfile", "Makefile", "README.md", "galaxy.yml", "ansible.cfg", "requirements.yml",
+    "requirements.txt", "constraints.txt", "mkdocs.yml", "pyproject.toml", ".yamllint", ".gitignore",
+    "execution-environment.yml",
+}
+_TOP = "|".join(re.escape(d) for d in sorted(TOP_DIRS))
+# A path: a known top-level folder, then path characters; `<env>` style placeholders allowed.
+PATH_RE = re.compile(rf"(?<![\w./-])((?:{_TOP})/[\w./<>*-]*)")
+# A fenced block, also indented inside a list item: (indent, fence, language, body).
+FENCE_RE = re.compile(r"^([ \t]*)(```|~~~)([\w-]*)[^\n]*\n(.*?)^\1\2[ \t]*$", re.M | re.S)
+INLINE_RE = re.compile(r"`([^`\n]+)`")
+SHELL_FENCES = {"sh", "bash", "shell", "console", "text", "yaml", "ini", ""}
+
+
+def body(match: re.Match) -> str:
+    """A fenced block's text with the fence's indentation removed."""
+    indent = len(match.group(1))
+    return "".join(line[indent:] for line in match.group(4).splitlines(keepends=True))
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def split_fences(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Prose without fenced blocks, and the fenced blocks as (language, body)."""
+    blocks = [(m.group(3), body(m)) for m in FENCE_RE.finditer(text)]
+    return FENCE_RE.sub("", text), blocks
+
+
+def cited_paths(text: str) -> set[str]:
+    prose, blocks = split_fences(text)
+    cited: set[str] = set()
+    for span in INLINE_RE.findall(prose):
+        span = span.strip()
+        if span in ROOT_FILES:
+            cited.add(span)
+        cited.update(PATH_RE.findall(span))
+    for lang, body in blocks:
+        if lang in SHELL_FENCES:
+            cited.update(PATH_RE.findall(body))
+    # Trailing punctuation of a sentence is not part of the path.
+    return {c.rstrip(".,:;") for c in cited}
+
+
+def exists(path: str) -> bool:
+    """True when the cited path (placeholders such as <env> or * read as wildcards) matches a file."""
+    pattern = re.sub(r"<[^>/]+>", "*", path).rstrip("/")
+    if any(ch in pattern for ch in "*?["):
+        return bool(glob.glob(str(REPO / pattern)))
+    if (REPO / pattern).exists():
+        return True
+    # A build output or cache (site/, .state/) is cited as such, not as a file of the repository.
+    return subprocess.run(["git", "check-ignore", "-q", pattern], cwd=REPO).returncode == 0
+
+
+def mermaid_blocks() -> list[tuple[Path, int, str]]:
+    found = []
+    for page in [*pages(), REPO / "README.md"]:
+        text = page.read_text()
+        for m in FENCE_RE.finditer(text):
+            if m.group(3) == "mermaid":
+                found.append((page, text[: m.start()].count("\n") + 1, body(m)))
+    return found
+
+
+def test_the_citation_scanner_sees_paths_and_only_paths():
+    """The scanner itself: it must find what a page cites, or the existence test proves nothing."""
+    text = (
+        "See `roles/preflight/tasks/guard.yml` and `Makefile`, not `kube-system/platform-identity`.\n"
+        "```sh\nansible-playbook -i inventories/<env>/hosts.yml playbooks/site.yml\n"
+        "kubectl -n oui rollout restart deployment/oui-app\n```\n"
+    )
+    assert cited_paths(text) == {
+        "roles/preflight/tasks/guard.yml", "Makefile", "inventories/<env>/hosts.yml", "playbooks/site.yml",
+    }
+    assert exists("inventories/<env>/hosts.yml")
+    assert not exists("roles/no_such_role/tasks/main.yml")
+
+
+def test_pages_exist():
+    names = {p.relative_to(DOCS).as_posix() for p in pages()}
+    for page in ("index.md", "architecture.md", "process.md", "components.md", "monitoring.md",
+                 "technical-questions.md"):
+        assert page in names, page
+    assert any(n.startswith("runbooks/") for n in names)
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_every_cited_repository_path_exists(page: Path):
+    missing = sorted(c for c in cited_paths(page.read_text()) if not exists(c))
+    assert not missing, (
+        f"{page.relative_to(REPO)} cites paths that are not in the repository: {missing}; "
+        "cite what exists, and say 'not yet implemented' for the rest"
+    )
+
+
+@pytest.fixture(scope="session")
+def mmdc() -> Path:
+    """mermaid-cli at the pinned version and Debian's chromium, installed when missing."""
+    require(shutil.which("npm") is not None, "npm is needed to install mermaid-cli (apt-get install -y npm)")
+    proc = subprocess.run(["bash", str(HERE / "tools.sh")], capture_output=True, text=True, timeout=900)
+    require(proc.returncode == 0, f"tests/docs/tools.sh could not install the docs tools: {proc.stderr[-800:]}")
+    return Path(proc.stdout.strip().splitlines()[-1]) / "node_modules" / ".bin" / "mmdc"
+
+
+def render(mmdc: Path, source: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(mmdc), "--quiet", "-p", str(HERE / "mermaid" / "puppeteer.json"), "-i", str(source), "-o", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_every_mermaid_diagram_renders(mmdc: Path, tmp_path: Path):
+    blocks = mermaid_blocks()
+    assert blocks, "no mermaid diagram found in docs/ (architecture.md must have one)"
+    # One browser for all diagrams: a markdown file with every block; on failure, one by one.
+    combined = tmp_path / "all.md"
+    combined.write_text("".join(f"```mermaid\n{body}```\n\n" for _, _, body in blocks))
+    proc = render(mmdc, combined, tmp_path / "all.out.md")
+    svgs = sorted(tmp_path.glob("all.out-*.svg"))
+    if proc.returncode == 0 and len(svgs) == len(blocks):
+        for svg in svgs:
+            assert "<svg" in svg.read_text()[:2000], svg
+        print(f"mermaid: {len(blocks)} diagrams rendered")
+        return
+    failures = []
+    for i, (page, line, body) in enumerate(blocks):
+        src = tmp_path / f"d{i}.mmd"
+        src.write_text(body)
+        one = render(mmdc, src, tmp_path / f"d{i}.svg")
+        if one.returncode != 0:
+            failures.append(f"{page.relative_to(REPO)}:{line}: {(one.stderr or one.stdout).strip()[:300]}")
+    assert not failures, "diagrams that do not render:\n" + "\n".join(failures)
+    pytest.fail(f"the combined render failed but every diagram renders alone: {proc.stderr[-800:]}")
+
+
+def test_site_builds_strict_with_diagrams_as_diagrams(tmp_path: Path):
+    """mkdocs --strict (broken links and anchors fail it); each mermaid block becomes a diagram, not code."""
+    mkdocs = REPO / ".venv" / "bin" / "mkdocs"
+    require(mkdocs.exists(), "the venv has no mkdocs (make venv)")
+    proc = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for page in pages():
+        expected = sum(1 for m in FENCE_RE.finditer(page.read_text()) if m.group(3) == "mermaid")
+        html = (tmp_path / "site" / page.relative_to(DOCS).with_suffix(".html")).read_text()
+        assert html.count('<pre class="mermaid">') == expected, page
+    # Mermaid comes from the site itself (vendored by `make docs`), so Material skips its CDN.
+    assert 'src="js/mermaid.min.js"' in (tmp_path / "site" / "index.html").read_text()
+
+
+VERSION_RE = re.compile(r"`([^`\n]+)`\s+\(`platform_versions\.([\w.-]+)`\)")
+
+
+def cited_versions(text: str) -> list[tuple[str, str]]:
+    """Pairs (version as written, key) from the form: `1.2.3` (`platform_versions.a.b`)."""
+    return VERSION_RE.findall(" ".join(text.split()))
+
+
+def test_the_version_scanner_reads_the_citation_form():
+    text = "chart `4.15.1`\n  (`platform_versions.charts.ingress-nginx.version`), Helm `4.0.0` (`platform_versions.helm`)"
+    assert cited_versions(text) == [("4.15.1", "charts.ingress-nginx.version"), ("4.0.0", "helm")]
+
+
+def test_every_cited_version_is_the_pinned_one(versions):
+    """A version on a page is the one in vars/versions.yml, so an upgrade cannot leave the docs behind."""
+    cited = [(page, v, k) for page in pages() for v, k in cited_versions(page.read_text())]
+    assert cited, "docs/components.md must cite versions as `X` (`platform_versions.<key>`)"
+    wrong = []
+    for page, version, key in cited:
+        node = versions
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if str(node) != version:
+            wrong.append(f"{page.relative_to(REPO)}: {version} for platform_versions.{key}, the file says {node!r}")
+    assert not wrong, "\n".join(wrong)
