@@ -206,3 +206,28 @@ def test_every_cited_version_is_the_pinned_one(versions):
         if str(node) != version:
             wrong.append(f"{page.relative_to(REPO)}: {version} for platform_versions.{key}, the file says {node!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def shell_blocks() -> list[tuple[Path, int, str]]:
+    found = []
+    for page in pages():
+        text = page.read_text()
+        for m in FENCE_RE.finditer(text):
+            if m.group(3) in ("sh", "bash"):
+                found.append((page, text[: m.start()].count("\n") + 1, body(m)))
+    return found
+
+
+def test_every_shell_block_parses():
+    """Runbook steps are commands that run as written: at the least, bash must parse each block
+    (no placeholders like <name> that the shell would read as redirections)."""
+    blocks = shell_blocks()
+    assert blocks, "the runbooks have no sh blocks"
+    bad = []
+    for page, line, text in blocks:
+        proc = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
+        if proc.returncode != 0:
+            bad.append(f"{page.relative_to(REPO)}:{line}: {proc.stderr.strip()}")
+        for m in re.finditer(r"<[a-z][a-z -]*>", text):
+            bad.append(f"{page.relative_to(REPO)}:{line}: placeholder {m.group(0)} is not runnable as written")
+    assert not bad, "\n".join(bad)
