@@ -7,20 +7,17 @@
 # Prints figures; asserts nothing about timings.
 #   BENCH_DURATION   seconds of load per app (default 10), after a 2s warm-up
 #   BENCH_CONNECTIONS concurrent connections (default 50)
+#   BENCH_ROUNDS      rounds, each loading both apps in turn (default 2)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 duration=${BENCH_DURATION:-10}
 connections=${BENCH_CONNECTIONS:-50}
+rounds=${BENCH_ROUNDS:-2}
 cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
 express_original=$("$repo/image/versions.sh" express_original)
 
-if ! command -v wrk >/dev/null 2>&1; then
-  [ "$(id -u)" -eq 0 ] || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends wrk >&2 \
-    || { apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 \
-         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends wrk >&2; }
-fi
+bash "$repo/image/apt-install.sh" wrk wrk
 system_node=$(command -v node) || { echo "bench: the machine has no node for the original app" >&2; exit 1; }
 node24=$(bash "$repo/image/node-dist.sh" | tail -n 1)
 
@@ -68,24 +65,29 @@ measure() {
   echo "$rps $p99"
 }
 
+# Both apps run side by side; the load alternates between them, round after round, so that
+# noise from other work on the machine falls on both alike.
 port_o=$(free_port)
 (cd "$work/original" && PORT=$port_o exec "$system_node" index.js >/dev/null 2>&1) & pids+=($!)
-wait_up "$port_o"
-read -r rps_o p99_o < <(measure original "$port_o")
-kill "${pids[-1]}"
-
 port_m=$(free_port)
 (cd "$repo/app" && HOST=127.0.0.1 PORT=$port_m SHUTDOWN_DELAY_MS=0 exec "$node24/bin/node" index.js >/dev/null 2>&1) & pids+=($!)
+wait_up "$port_o"
 wait_up "$port_m"
-read -r rps_m p99_m < <(measure modern "$port_m")
-kill "${pids[-1]}"
+express_modern=$("$node24/bin/node" -p "require('$repo/app/node_modules/express/package.json').version")
 
-echo "bench: GET / with wrk, $connections connections, ${duration}s each, 127.0.0.1, $(nproc) CPUs (shared)"
-printf '  %-52s %10s rps   p99 %8s ms\n' \
-  "original (Express $express_original, Node $("$system_node" --version))" "$rps_o" "$p99_o" \
-  "modern (Express $("$node24/bin/node" -p "require('$repo/app/node_modules/express/package.json').version"), Node $("$node24/bin/node" --version), logs on)" "$rps_m" "$p99_m"
-awk -v m="$rps_m" -v o="$rps_o" -v pm="$p99_m" -v po="$p99_o" \
-  'BEGIN { printf "  ratio modern/original: rps %.2f, p99 %.2f\n", m / o, pm / po }'
+echo "bench: GET / with wrk, $connections connections, ${duration}s per app per round, $rounds rounds, 127.0.0.1, $(nproc) CPUs (shared)"
+results=()
+for round in $(seq 1 "$rounds"); do
+  read -r rps_o p99_o < <(measure original "$port_o")
+  read -r rps_m p99_m < <(measure modern "$port_m")
+  results+=("$rps_o $p99_o $rps_m $p99_m")
+  printf '  round %d: original (Express %s, Node %s) %10s rps p99 %7s ms | modern (Express %s, Node %s, logs on) %10s rps p99 %7s ms\n' \
+    "$round" "$express_original" "$("$system_node" --version)" "$rps_o" "$p99_o" \
+    "$express_modern" "$("$node24/bin/node" --version)" "$rps_m" "$p99_m"
+done
+printf '%s\n' "${results[@]}" | awk '{ ro += $1; po += $2; rm += $3; pm += $4; n++ } END {
+  printf "  mean: original %.0f rps p99 %.2f ms; modern %.0f rps p99 %.2f ms\n", ro / n, po / n, rm / n, pm / n
+  printf "  ratio modern/original: rps %.2f, p99 %.2f\n", rm / ro, pm / po }'
 
 # Image size against its floor.
 if docker=$(bash "$repo/image/docker-engine.sh" 2>/dev/null | tail -n 1) \

@@ -24,14 +24,7 @@ if answers; then
   exit 0
 fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
-  [ "$(id -u)" -eq 0 ] || { echo "docker-engine: no engine and not root: cannot install docker.io" >&2; exit 1; }
-  echo "docker-engine: installing Debian's docker.io (apt-get update once first)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-    docker.io iptables ca-certificates >&2
-fi
+bash "$(dirname "$0")/apt-install.sh" dockerd docker.io iptables ca-certificates
 
 [ "$(id -u)" -eq 0 ] || { echo "docker-engine: dockerd is installed but not running, and we are not root" >&2; exit 1; }
 echo "docker-engine: starting dockerd (log: $log_dir/dockerd.log)" >&2

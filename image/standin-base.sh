@@ -32,13 +32,7 @@ if "$docker" image inspect "$ref" >/dev/null 2>&1; then
   exit 0
 fi
 
-if ! command -v mmdebstrap >/dev/null 2>&1; then
-  [ "$(id -u)" -eq 0 ] || { echo "standin-base: mmdebstrap is missing and we are not root" >&2; exit 1; }
-  echo "standin-base: installing mmdebstrap" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends mmdebstrap >&2 \
-    || { apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 \
-         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends mmdebstrap >&2; }
-fi
+bash "$here/apt-install.sh" mmdebstrap mmdebstrap
 
 dist=$(bash "$here/node-dist.sh" "$node_version" "$npm_version" | tail -n 1)
 work=$(mktemp -d "$cache/standin.XXXXXX")
