@@ -38,6 +38,11 @@ test('GET /readyz answers 200 while serving', async () => {
   assert.deepEqual([r.status, r.body], [200, 'OK']);
 });
 
+test('the server keeps idle connections longer than the proxies in front (65s > 60s)', () => {
+  assert.equal(service.server.keepAliveTimeout, 65_000);
+  assert.ok(service.server.headersTimeout > service.server.keepAliveTimeout);
+});
+
 test('unknown paths answer 404', async () => {
   const r = await get(port, '/nope');
   assert.equal(r.status, 404);

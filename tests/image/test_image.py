@@ -158,7 +158,16 @@ def test_runs_as_non_root_without_a_shell(app):
     # The container serves although its shells are unusable: prove they are.
     shell = app.node("require('child_process').execSync('true')")
     assert shell.returncode != 0, "a shell still works in the container; the check above would prove nothing"
-    # Read-only root filesystem: the app writes nothing to its image.
+    # The app's files belong to root and are not writable by the app's user, whatever the
+    # run flags; and with a read-only root filesystem the app still serves.
+    own = app.node("const fs=require('fs');process.stdout.write(JSON.stringify(['/app','/app/index.js',"
+                   "'/app/src/server.js','/app/node_modules/express/index.js'].map(f=>{const s=fs.statSync(f);"
+                   "return [f,s.uid,(s.mode&0o022)===0]})))")
+    assert own.returncode == 0, own.stderr
+    for path, uid, not_group_or_world_writable in json.loads(own.stdout):
+        assert uid == 0 and not_group_or_world_writable, f"{path} must be root-owned, not writable by uid 1000"
+    write = app.node("require('fs').writeFileSync('/tmp/x', 'x')")
+    assert write.returncode != 0 and "EROFS" in write.stderr
     assert app.get("/")[0] == 200
 
 
