@@ -164,14 +164,32 @@ def test_every_mermaid_diagram_renders(mmdc: Path, tmp_path: Path):
     pytest.fail(f"the combined render failed but every diagram renders alone: {proc.stderr[-800:]}")
 
 
+def strict_build(mkdocs: Path, project: Path, site: Path) -> subprocess.CompletedProcess:
+    """The build of `make docs`. Never --quiet: mkdocs 1.6 then stops counting warnings, and
+    --strict lets a broken link through with exit code 0."""
+    return subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
+        cwd=project, capture_output=True, text=True, timeout=300, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_the_strict_build_fails_on_a_broken_link(tmp_path: Path):
+    """The check itself: the same build on a page with a broken link must fail."""
+    mkdocs = REPO / ".venv" / "bin" / "mkdocs"
+    require(mkdocs.exists(), "the venv has no mkdocs (make venv)")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Broken\n\n[gone](missing.md)\n")
+    (tmp_path / "mkdocs.yml").write_text((REPO / "mkdocs.yml").read_text())
+    proc = strict_build(mkdocs, tmp_path, tmp_path / "site")
+    assert proc.returncode != 0, "mkdocs --strict passed a broken link:\n" + proc.stdout + proc.stderr
+    assert "missing.md" in proc.stderr
+
+
 def test_site_builds_strict_with_diagrams_as_diagrams(tmp_path: Path):
     """mkdocs --strict (broken links and anchors fail it); each mermaid block becomes a diagram, not code."""
     mkdocs = REPO / ".venv" / "bin" / "mkdocs"
     require(mkdocs.exists(), "the venv has no mkdocs (make venv)")
-    proc = subprocess.run(
-        [str(mkdocs), "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
-    )
+    proc = strict_build(mkdocs, REPO, tmp_path / "site")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for page in pages():
         expected = sum(1 for m in FENCE_RE.finditer(page.read_text()) if m.group(3) == "mermaid")
