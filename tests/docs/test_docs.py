@@ -4,6 +4,8 @@ diagrams. The docs are held to the code: a page that names a file the repository
 """
 from __future__ import annotations
 
+import fnmatch
+import functools
 import glob
 import re
 import shutil
@@ -72,12 +74,31 @@ def cited_paths(text: str) -> set[str]:
     return {c.rstrip(".,:;") for c in cited}
 
 
+@functools.cache
+def tracked() -> frozenset[str] | None:
+    """Files and folders git tracks (staged included): what a clean clone, hence CI, will have.
+    None outside a git checkout (then the file system decides)."""
+    proc = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    names: set[str] = set()
+    for name in filter(None, proc.stdout.split("\0")):
+        parts = name.split("/")
+        names.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return frozenset(names)
+
+
 def exists(path: str) -> bool:
-    """True when the cited path (placeholders such as <env> or * read as wildcards) matches a file."""
+    """True when the cited path (placeholders such as <env> or * read as wildcards) is a file or
+    folder of the repository: tracked by git, so that a page cannot cite what only one checkout has."""
     pattern = re.sub(r"<[^>/]+>", "*", path).rstrip("/")
-    if any(ch in pattern for ch in "*?["):
-        return bool(glob.glob(str(REPO / pattern)))
-    if (REPO / pattern).exists():
+    names = tracked()
+    if names is None:
+        found = bool(glob.glob(str(REPO / pattern)))
+    else:
+        found = any(fnmatch.fnmatchcase(n, pattern) for n in names) if any(c in pattern for c in "*?[") \
+            else pattern in names
+    if found:
         return True
     # A build output or cache (site/, .state/) is cited as such, not as a file of the repository.
     return subprocess.run(["git", "check-ignore", "-q", pattern], cwd=REPO).returncode == 0
@@ -119,8 +140,8 @@ def test_pages_exist():
 def test_every_cited_repository_path_exists(page: Path):
     missing = sorted(c for c in cited_paths(page.read_text()) if not exists(c))
     assert not missing, (
-        f"{page.relative_to(REPO)} cites paths that are not in the repository: {missing}; "
-        "cite what exists, and say 'not yet implemented' for the rest"
+        f"{page.relative_to(REPO)} cites paths that are not in the repository (not tracked by git): {missing}; "
+        "commit them, or cite what exists and say 'not yet implemented' for the rest"
     )
 
 
