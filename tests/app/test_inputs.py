@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIXTURE_DIGEST, inventory
+from app_render import FIXTURE_DIGEST, inventory
 from helpers import run_playbook
 
 pytestmark = pytest.mark.unit

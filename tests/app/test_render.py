@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import ENVIRONMENTS, FIXTURE_DIGEST
-from restricted import violations
+from app_render import ENVIRONMENTS, FIXTURE_DIGEST
+from app_restricted import violations
 
 pytestmark = pytest.mark.unit
 
