@@ -1,14 +1,78 @@
 #!/usr/bin/env bash
-# `make up`: build the local environment and deploy the app to it, saying what was done
-# and what was skipped. Each area adds its part as it lands (mk/*.mk: UP_TARGETS).
+# `make up`: deploy the app to the local environment (inventories/local), saying plainly
+# where and what was skipped.
+#   - Docker answers and the internet is reachable: a kind cluster (3 workers in zones a, b, c)
+#     built at the pinned node image, the app image built and loaded into it, the cluster
+#     stamped with its identity (playbooks/adopt.yml), then playbooks/site.yml (add-ons too).
+#   - otherwise: the project's test cluster (`make cluster`: real control plane, kwok nodes),
+#     then playbooks/app.yml and playbooks/verify.yml. Nothing runs in kwok's pods, so the
+#     image is not loaded and the add-ons (upstream charts and images) are not installed.
+# OUI_UP_TARGET=kind|test forces a choice (kind still needs Docker and the internet).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-echo "up: Python environment: $(readlink .venv) ($(.venv/bin/python --version))"
-echo "up: $(.venv/bin/ansible --version | head -1)"
-if [ -n "${KUBECONFIG:-}" ]; then
-  echo "up: deploying with inventories/local against KUBECONFIG=$KUBECONFIG"
-  .venv/bin/ansible-playbook -i inventories/local/hosts.yml playbooks/site.yml
-else
-  echo "up: no cluster to deploy to (KUBECONFIG unset and no test cluster target yet): site.yml was not run"
+cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
+playbook=(.venv/bin/ansible-playbook -i inventories/local/hosts.yml)
+say() { echo "up: $*"; }
+pinned() { .venv/bin/python -c "import sys, yaml; print(yaml.safe_load(open('vars/versions.yml'))['platform_versions'][sys.argv[1]])" "$1"; }
+
+say "Python environment: $(readlink .venv) ($(.venv/bin/python --version))"
+say "$(.venv/bin/ansible --version | head -1)"
+
+why_not_kind=""
+if ! command -v docker >/dev/null 2>&1 || ! timeout 10 docker info >/dev/null 2>&1; then
+  why_not_kind="no Docker engine answers"
+elif [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' https://registry-1.docker.io/v2/ || true)" = "000" ]; then
+  why_not_kind="the container registry (registry-1.docker.io) is not reachable"
 fi
+target=${OUI_UP_TARGET:-$([ -z "$why_not_kind" ] && echo kind || echo test)}
+if [ "$target" = kind ] && [ -n "$why_not_kind" ]; then
+  say "OUI_UP_TARGET=kind, but $why_not_kind" >&2
+  exit 1
+fi
+
+if [ "$target" = kind ]; then
+  kind_version=$(pinned kind)
+  node_image=$(pinned kind_node_image)
+  kind="$cache/bin/kind-$kind_version"
+  if [ ! -x "$kind" ]; then
+    say "installing kind v$kind_version (go install sigs.k8s.io/kind@v$kind_version)"
+    GOBIN="$cache/bin/kind-build" go install "sigs.k8s.io/kind@v$kind_version"
+    mv "$cache/bin/kind-build/kind" "$kind"
+  fi
+  export KUBECONFIG="$cache/kind/kubeconfig" OUI_KUBE_CONTEXT=kind-oui-local
+  mkdir -p "$cache/kind"
+  if ! "$kind" get clusters 2>/dev/null | grep -qx oui-local; then
+    say "creating kind cluster oui-local at $node_image"
+    "$kind" create cluster --name oui-local --image "$node_image" --wait 180s --config - <<'KIND'
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+  - {role: worker, labels: {topology.kubernetes.io/zone: a}}
+  - {role: worker, labels: {topology.kubernetes.io/zone: b}}
+  - {role: worker, labels: {topology.kubernetes.io/zone: c}}
+KIND
+  else
+    say "reusing kind cluster oui-local"
+  fi
+  image=$(bash image/build.sh | tail -n 1)
+  "$kind" load docker-image "$image" --name oui-local
+  say "target: kind cluster oui-local (context $OUI_KUBE_CONTEXT, KUBECONFIG=$KUBECONFIG), image $image"
+  "${playbook[@]}" playbooks/adopt.yml -e adopt_confirm=true
+  "${playbook[@]}" playbooks/site.yml -e "app_image_repository=${image%%:*}" -e "app_image_tag=${image#*:}"
+  say "done: the app runs in kind; playbooks/verify.yml asked a pod for / (see 'Ask a running pod' above)"
+  exit 0
+fi
+
+say "target: the project's test cluster (${why_not_kind:-OUI_UP_TARGET=test}; kind needs Docker and the internet)"
+kubeconfig=$(make -s cluster | tail -n 1)
+export KUBECONFIG="$kubeconfig"
+bin_dir=$(bash cluster/build.sh --print-bin-dir)
+export PATH="$bin_dir:$PATH"
+say "test cluster: KUBECONFIG=$KUBECONFIG"
+"${playbook[@]}" playbooks/app.yml
+"${playbook[@]}" playbooks/verify.yml
+say "done: the app is deployed to the test cluster, namespace oui; its pods are SIMULATED (kwok nodes run no container)"
+say "skipped: the app image (no container runs on kwok nodes: make image builds and tests it where Docker is)"
+say "skipped: network, cluster, add-ons, backups, access (playbooks/site.yml): add-ons need upstream charts and images"
