@@ -13,6 +13,8 @@
 # npmrc pointing npm at it, so that `npm ci` in the build can reach the registry.
 #
 # Built once per set of inputs: the tag carries a hash of this script, the versions and the CA.
+# The hooks are expanded by mmdebstrap, which passes the root directory as $1.
+# shellcheck disable=SC2016
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 docker=${DOCKER:-$(bash "$here/docker-engine.sh" | tail -n 1)}
@@ -70,4 +72,7 @@ nice -n 10 mmdebstrap --quiet --variant=minbase --mode=root \
   --change 'CMD ["node"]' \
   --change "LABEL io.oui.standin=\"node:$node_version-$debian-slim stand-in, built by image/standin-base.sh\"" \
   "$work/rootfs.tar" "$ref" >/dev/null
+# Untag stand-ins built from older inputs (an image built on one keeps its layers).
+"$docker" images --format '{{.Repository}}:{{.Tag}}' oui-standin/node | grep -vxF "$ref" \
+  | xargs -r "$docker" rmi >/dev/null 2>&1 || true
 echo "$ref"
