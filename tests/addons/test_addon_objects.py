@@ -103,7 +103,8 @@ def test_dashboard_configmap_is_labelled_for_grafana(cluster, crds):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environments_objects_pass_the_api_server(cluster, crds, rendered, env):
     """Server-side dry run with strict field validation: the real CRD schemas decide."""
-    objs = [o for key in ("cert_manager_objects", "monitoring_objects", "velero_objects") for o in rendered[env][key]]
+    objs = [o for key in ("cert_manager_objects", "monitoring_objects", "velero_objects", "cluster_autoscaler_objects")
+            for o in rendered[env][key]]
     proc = cluster.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict",
                            "--field-manager=oui-tests", "-f", "-",
                            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}), check=False)

@@ -263,12 +263,40 @@ def test_backup_location_and_identity(rendered, env):
         assert v["credentials"]["useSecret"] is False, "EKS uses workload identity, no static key"
 
 
+# ---------------------------------------------------------------- EKS: autoscaling, load balancer controller
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_eks_only_add_ons(rendered, env):
+    ca, lbc = rendered[env]["cluster_autoscaler"], rendered[env]["aws_load_balancer_controller"]
+    if env not in EKS:
+        assert ca is None and lbc is None and rendered[env]["cluster_autoscaler_objects"] == []
+        return
+    assert ca["autoDiscovery"]["clusterName"] == f"oui-{env}" and ca["cloudProvider"] == "aws"
+    assert ca["extraArgs"]["balance-similar-node-groups"] is True, "zones stay the same size"
+    assert ca["serviceMonitor"]["selector"] == PICK
+    assert lbc["clusterName"] == f"oui-{env}" and lbc["region"] == "eu-west-3"
+    assert lbc["enableServiceMutatorWebhook"] is False
+    assert lbc["serviceMonitor"]["additionalLabels"] == PICK
+
+
+@pytest.mark.parametrize("env", EKS)
+def test_headroom_in_every_zone(rendered, env):
+    prio, deploy = rendered[env]["cluster_autoscaler_objects"]
+    cutoff = rendered[env]["cluster_autoscaler"]["extraArgs"]["expendable-pods-priority-cutoff"]
+    # Preempted by any real pod, yet not "expendable": a pending placeholder makes the autoscaler add a node.
+    assert cutoff < prio["value"] < 0 and prio["preemptionPolicy"] == "Never"
+    spec = deploy["spec"]
+    assert spec["replicas"] % 3 == 0 and spec["replicas"] >= 3
+    [spread] = spec["template"]["spec"]["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spec["template"]["spec"]["priorityClassName"] == prio["metadata"]["name"]
+
+
 # ---------------------------------------------------------------- every object, every environment
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_objects_carry_the_platform_labels(rendered, env):
     labels = rendered[env]["platform_labels"]
     assert labels == {"app.kubernetes.io/managed-by": "oui.platform", "platform.oui.io/environment": env}
-    for key in ("cert_manager_objects", "monitoring_objects", "velero_objects"):
+    for key in ("cert_manager_objects", "monitoring_objects", "velero_objects", "cluster_autoscaler_objects"):
         for o in rendered[env][key]:
             got = o["metadata"]["labels"]
             assert labels.items() <= got.items(), o["metadata"]["name"]
