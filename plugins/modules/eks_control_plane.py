@@ -1,0 +1,306 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OUI platform team
+# Apache License 2.0 (see galaxy.yml)
+
+DOCUMENTATION = r"""
+---
+module: eks_control_plane
+short_description: Manage an EKS control plane with its endpoint access, secrets encryption and logging
+version_added: 0.1.0
+description:
+  - Creates an EKS cluster with everything set at creation - private (and optionally restricted public) endpoint,
+    KMS envelope encryption of Secrets, control-plane logs, authentication mode and a pinned Kubernetes version - so
+    that the cluster never exists, even briefly, with a public endpoint or unencrypted secrets.
+  - On an existing cluster, converges endpoint access, logging, authentication mode, subnets and security groups with
+    C(UpdateClusterConfig) (one kind of update per call, as EKS requires), upgrades the version one minor at a time with
+    C(UpdateClusterVersion), associates the encryption key when missing, and converges tags.
+  - community.aws.eks_cluster cannot set endpoint access, encryption or logging, hence this module.
+  - Idempotent, with check mode and diff. Deleting fails while node groups exist (EKS refuses); delete them first.
+author:
+  - OUI platform team
+options:
+  name:
+    description: Cluster name.
+    type: str
+    required: true
+  version:
+    description: Kubernetes minor version (for example C("1.35")).
+    type: str
+  role_arn:
+    description: IAM role of the control plane (with AmazonEKSClusterPolicy).
+    type: str
+  subnet_ids:
+    description: Subnets for the control plane's network interfaces.
+    type: list
+    elements: str
+  security_group_ids:
+    description: Additional security groups for the control plane's network interfaces.
+    type: list
+    elements: str
+    default: []
+  endpoint_private_access:
+    description: Whether the API server is reachable from inside the VPC.
+    type: bool
+    default: true
+  endpoint_public_access:
+    description: Whether the API server is reachable from the internet (restricted to O(public_access_cidrs)).
+    type: bool
+    default: false
+  public_access_cidrs:
+    description: CIDRs allowed on the public endpoint when O(endpoint_public_access=true).
+    type: list
+    elements: str
+    default: []
+  encryption_key_arn:
+    description: KMS key that envelope-encrypts Kubernetes Secrets. Cannot be changed once set.
+    type: str
+  logging_types:
+    description: Control-plane log types sent to CloudWatch Logs; the others are turned off.
+    type: list
+    elements: str
+    default: [api, audit, authenticator, controllerManager, scheduler]
+  authentication_mode:
+    description: How IAM principals are mapped - access entries only (C(API)) or with the aws-auth ConfigMap.
+    type: str
+    choices: [API, API_AND_CONFIG_MAP, CONFIG_MAP]
+    default: API
+  bootstrap_cluster_creator_admin_permissions:
+    description: Give the creating principal cluster-admin through an access entry (only at creation).
+    type: bool
+    default: true
+  wait:
+    description: Wait for the cluster to be ACTIVE (or gone) before returning.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait.
+    type: int
+    default: 1800
+  state:
+    description: Whether the cluster should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: A private control plane with encrypted secrets and all logs
+  oui.platform.eks_control_plane:
+    name: oui-prod
+    version: "1.35"
+    role_arn: arn:aws:iam::123456789012:role/oui-prod-cluster
+    subnet_ids: [subnet-aaa, subnet-bbb, subnet-ccc]
+    security_group_ids: [sg-0123]
+    encryption_key_arn: arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster as EKS describes it (empty after deletion).
+  returned: always
+  type: dict
+  sample: {name: oui-prod, version: "1.35", status: ACTIVE, resources_vpc_config: {endpoint_public_access: false}}
+warnings_unreported:
+  description: Settings the endpoint did not report back, hence not compared (a local test endpoint may omit some).
+  returned: always
+  type: list
+  elements: str
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+
+ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def desired_endpoint(params):
+    access = {"endpointPrivateAccess": params["endpoint_private_access"],
+              "endpointPublicAccess": params["endpoint_public_access"]}
+    if params["endpoint_public_access"]:
+        access["publicAccessCidrs"] = params["public_access_cidrs"] or ["0.0.0.0/0"]
+    return access
+
+
+def desired_logging(params):
+    enabled = [t for t in ALL_LOG_TYPES if t in params["logging_types"]]
+    disabled = [t for t in ALL_LOG_TYPES if t not in params["logging_types"]]
+    setups = [{"types": enabled, "enabled": True}] if enabled else []
+    if disabled:
+        setups.append({"types": disabled, "enabled": False})
+    return {"clusterLogging": setups}
+
+
+def enabled_log_types(logging):
+    return sorted(t for setup in (logging or {}).get("clusterLogging", []) if setup.get("enabled")
+                  for t in setup.get("types", []))
+
+
+def create_request(params):
+    request = {
+        "name": params["name"],
+        "version": params["version"],
+        "roleArn": params["role_arn"],
+        "resourcesVpcConfig": {"subnetIds": params["subnet_ids"], "securityGroupIds": params["security_group_ids"],
+                               **desired_endpoint(params)},
+        "logging": desired_logging(params),
+        "accessConfig": {"authenticationMode": params["authentication_mode"],
+                         "bootstrapClusterCreatorAdminPermissions": params["bootstrap_cluster_creator_admin_permissions"]},
+    }
+    if params.get("encryption_key_arn"):
+        request["encryptionConfig"] = [{"resources": ["secrets"], "provider": {"keyArn": params["encryption_key_arn"]}}]
+    if params.get("tags"):
+        request["tags"] = params["tags"]
+    return request
+
+
+def plan_updates(current, params):
+    """The update calls that bring `current` to the parameters, in order; plus unreported settings."""
+    updates, unreported = [], []
+    name = params["name"]
+    vpc = current.get("resourcesVpcConfig", {})
+    if params.get("version") and current.get("version") != params["version"]:
+        have = tuple(int(x) for x in current["version"].split("."))
+        want = tuple(int(x) for x in params["version"].split("."))
+        if want < have or want[1] - have[1] > 1 or want[0] != have[0]:
+            raise ValueError(f"cluster {name} runs {current['version']}; EKS upgrades one minor at a time and never "
+                             f"downgrades, so {params['version']} cannot be reached directly")
+        updates.append(("update_cluster_version", {"name": name, "version": params["version"]}))
+    endpoint = desired_endpoint(params)
+    endpoint_now = {k: vpc.get(k) for k in endpoint}
+    if endpoint.get("publicAccessCidrs") is not None and endpoint_now.get("publicAccessCidrs") is not None:
+        endpoint_now["publicAccessCidrs"] = sorted(endpoint_now["publicAccessCidrs"])
+        endpoint["publicAccessCidrs"] = sorted(endpoint["publicAccessCidrs"])
+    if endpoint_now != endpoint:
+        updates.append(("update_cluster_config", {"name": name, "resourcesVpcConfig": desired_endpoint(params)}))
+    if params.get("subnet_ids") and (sorted(vpc.get("subnetIds", [])) != sorted(params["subnet_ids"]) or
+                                     sorted(vpc.get("securityGroupIds", [])) != sorted(params["security_group_ids"])):
+        updates.append(("update_cluster_config", {"name": name, "resourcesVpcConfig": {
+            "subnetIds": params["subnet_ids"], "securityGroupIds": params["security_group_ids"]}}))
+    if enabled_log_types(current.get("logging")) != sorted(params["logging_types"]):
+        updates.append(("update_cluster_config", {"name": name, "logging": desired_logging(params)}))
+    if "accessConfig" not in current:
+        unreported.append("accessConfig.authenticationMode")
+    elif current["accessConfig"].get("authenticationMode") != params["authentication_mode"]:
+        updates.append(("update_cluster_config", {"name": name,
+                                                  "accessConfig": {"authenticationMode": params["authentication_mode"]}}))
+    if params.get("encryption_key_arn"):
+        keys = [c.get("provider", {}).get("keyArn") for c in current.get("encryptionConfig") or []]
+        if not keys:
+            updates.append(("associate_encryption_config", {"clusterName": name, "encryptionConfig": [
+                {"resources": ["secrets"], "provider": {"keyArn": params["encryption_key_arn"]}}]}))
+        elif params["encryption_key_arn"] not in keys:
+            raise ValueError(f"cluster {name} encrypts secrets with {keys[0]}; EKS cannot change the key "
+                             f"to {params['encryption_key_arn']}")
+    return updates, unreported
+
+
+def _describe(client, name):
+    return describe_or_none(client.describe_cluster, "cluster", name=name)
+
+
+def _wait(client, params, gone=False):
+    if not params["wait"]:
+        return _describe(client, params["name"])
+    done = (lambda c: c is None) if gone else (lambda c: c is not None and c.get("status") == "ACTIVE")
+    return wait_for(lambda: _describe(client, params["name"]), done, params["wait_timeout"],
+                    what=f"EKS cluster {params['name']}")
+
+
+def ensure(client, params, check_mode):
+    name = params["name"]
+    current = _describe(client, name)
+    if params["state"] == "absent":
+        if current is None:
+            return {"changed": False, "cluster": {}, "diff": diff(None, None), "warnings_unreported": []}
+        if not check_mode:
+            if current.get("status") != "DELETING":
+                client.delete_cluster(aws_retry=True, name=name)
+            _wait(client, params, gone=True)
+        return {"changed": True, "cluster": {}, "diff": diff(current, None), "warnings_unreported": []}
+
+    if current is None:
+        missing = [o for o in ("version", "role_arn", "subnet_ids") if not params.get(o)]
+        if missing:
+            raise ValueError(f"creating cluster {name} needs: {', '.join(missing)}")
+        request = create_request(params)
+        if check_mode:
+            return {"changed": True, "cluster": request, "diff": diff(None, request), "warnings_unreported": []}
+        client.create_cluster(aws_retry=True, **request)
+        created = _wait(client, params)
+        return {"changed": True, "cluster": created, "diff": diff(None, created), "warnings_unreported": []}
+
+    if current.get("status") in ("CREATING", "UPDATING"):
+        current = _wait(client, params)
+    updates, unreported = plan_updates(current, params)
+    to_set, to_remove = tags_to_change(current.get("tags"), params.get("tags"), params["purge_tags"]) \
+        if params.get("tags") is not None else ({}, [])
+    changed = bool(updates or to_set or to_remove)
+    if changed and not check_mode:
+        for method, request in updates:
+            getattr(client, method)(aws_retry=True, **request)
+            _wait(client, params)
+        if to_set:
+            client.tag_resource(aws_retry=True, resourceArn=current["arn"], tags=to_set)
+        if to_remove:
+            client.untag_resource(aws_retry=True, resourceArn=current["arn"], tagKeys=to_remove)
+    after = _describe(client, name) if changed and not check_mode else current
+    return {"changed": changed, "cluster": after, "updates": [m for m, _ in updates],
+            "diff": diff(current, after if not check_mode else {**current, "pending_updates": updates}),
+            "warnings_unreported": unreported}
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            version=dict(type="str"),
+            role_arn=dict(type="str"),
+            subnet_ids=dict(type="list", elements="str"),
+            security_group_ids=dict(type="list", elements="str", default=[]),
+            endpoint_private_access=dict(type="bool", default=True),
+            endpoint_public_access=dict(type="bool", default=False),
+            public_access_cidrs=dict(type="list", elements="str", default=[]),
+            encryption_key_arn=dict(type="str", no_log=False),
+            logging_types=dict(type="list", elements="str", default=list(ALL_LOG_TYPES),
+                               choices=list(ALL_LOG_TYPES)),
+            authentication_mode=dict(type="str", default="API", choices=["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]),
+            bootstrap_cluster_creator_admin_permissions=dict(type="bool", default=True),
+            tags=dict(type="dict", aliases=["resource_tags"]),
+            purge_tags=dict(type="bool", default=True),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=1800),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    client = module.client("eks", retry_decorator=retry_decorator())
+    try:
+        result = ensure(client, module.params, module.check_mode)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        module.fail_json_aws(exc, msg=f"managing EKS cluster {module.params['name']} failed")
+    except (ValueError, RuntimeError, TimeoutError) as exc:
+        module.fail_json(msg=str(exc))
+    for setting in result["warnings_unreported"]:
+        module.warn(f"the EKS endpoint did not report {setting} for cluster {module.params['name']}: not compared")
+    exit_with(module, result, "cluster")
+
+
+if __name__ == "__main__":
+    main()
