@@ -33,3 +33,6 @@ def repo() -> Path:
 def versions() -> dict:
     """The single versions file, as the roles see it."""
     return yaml.safe_load((REPO / "vars" / "versions.yml").read_text())["platform_versions"]
+
+
+from testcluster import test_cluster  # noqa: E402,F401 (the test cluster fixture, issue 3)

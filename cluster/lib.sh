@@ -1,0 +1,91 @@
+# shellcheck shell=bash disable=SC2034 # variables used by the scripts that source this file
+# Shared by cluster/up.sh and cluster/down.sh (sourced, not run).
+# Everything the cluster writes lives under ${OUI_CACHE_DIR:-~/.cache/oui-platform}/cluster,
+# never in the repository.
+set -euo pipefail
+
+cluster_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_dir="$(cd "$cluster_dir/.." && pwd)"
+cache_root="${OUI_CACHE_DIR:-$HOME/.cache/oui-platform}/cluster"
+cluster_name="oui-local"
+# kwokctl keeps each cluster under $KWOK_WORKDIR/clusters/<name>.
+export KWOK_WORKDIR="$cache_root/kwok"
+state_dir="$KWOK_WORKDIR/clusters/$cluster_name"
+kubeconfig="$state_dir/kubeconfig.yaml"
+stamp_file="$state_dir/oui-stamp"
+lock_file="$cache_root/cluster.lock"
+api_port="${OUI_CLUSTER_API_PORT:-16443}"
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
+
+log() { echo "[cluster $(date -u +%H:%M:%S)] $*" >&2; }
+die() { echo "cluster: ERROR: $*" >&2; exit 1; }
+
+# Serialise every start and stop on this machine: several developers (and pytest
+# sessions) share one cluster per cache directory.
+take_lock() {
+  mkdir -p "$cache_root"
+  exec 9>"$lock_file"
+  if ! flock -n 9; then
+    log "waiting for another start/stop of the test cluster (lock $lock_file) ..."
+    flock -w "${OUI_CLUSTER_LOCK_TIMEOUT:-3600}" 9 || die "timed out waiting for $lock_file"
+  fi
+}
+
+# kwokctl, with downloads made impossible: any http(s) fetch goes to a closed port and
+# fails loudly. (Go never proxies loopback addresses, so the cluster itself is reachable.)
+# The lock's fd 9 is closed for it: the components it starts outlive this script and must
+# not inherit (and so hold) the lock.
+kwokctl_offline() {
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+    https_proxy=http://127.0.0.1:9 NO_PROXY='' no_proxy='' "$bin_dir/kwokctl" "$@" 9>&-
+}
+
+# The last lines of one component's log, for error messages.
+component_log_tail() {
+  local f="$state_dir/logs/$1.log"
+  if [[ -f "$f" ]]; then
+    echo "---- last lines of $f ----" >&2
+    tail -n "${2:-25}" "$f" >&2
+  else
+    echo "---- no log for $1 at $f ----" >&2
+  fi
+}
+
+# PIDs of the live processes kwokctl started for this cluster (from its pid files). A pid
+# is only trusted while its command line still names this cluster's state directory, so a
+# stale pid file (after a reboot) never leads to killing an unrelated process.
+cluster_pids() {
+  local f pid
+  for f in "$state_dir"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    pid="$(tr -dc '0-9' <"$f")"
+    [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || continue
+    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$state_dir"; then
+      echo "$pid"
+    fi
+  done
+  return 0
+}
+
+# Stop every process of the cluster and remove its state. Safe on a half-started cluster.
+remove_cluster() {
+  if [[ -d "$state_dir" ]]; then
+    if [[ -x "$bin_dir/kwokctl" ]]; then
+      kwokctl_offline delete cluster --name "$cluster_name" --kubeconfig "" >/dev/null 2>&1 || true
+    fi
+    # Whatever kwokctl did not stop (it was interrupted, or its state is damaged).
+    local pids
+    pids="$(cluster_pids)"
+    if [[ -n "$pids" ]]; then
+      # shellcheck disable=SC2086 # one pid per word
+      kill $pids 2>/dev/null || true
+      sleep 2
+      pids="$(cluster_pids)"
+      # shellcheck disable=SC2086
+      [[ -z "$pids" ]] || kill -9 $pids 2>/dev/null || true
+    fi
+    rm -rf "$state_dir"
+  fi
+}
+
+bin_dir="$("$cluster_dir/build.sh" --print-bin-dir)"

@@ -1,0 +1,224 @@
+"""The test cluster does what the roles' tests rely on (issue 3, "Prove it").
+
+Real: kube-apiserver (validation, admission incl. PodSecurity, RBAC, impersonation, eviction),
+kube-scheduler (zones, spread, taints), kube-controller-manager (rollouts, PDB status), etcd.
+Simulated (kwok): the nodes. Pods become Running/Ready at once, without running a container;
+assertions that a Deployment is "Available" rely on that simulation and say so.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.cluster
+
+GENERAL_ZONES = {"a", "b", "c"}
+
+
+def _apply(cluster, ns: str, *objects: dict) -> None:
+    cluster.kubectl("-n", ns, "apply", "-f", "-", input=yaml.safe_dump_all(objects))
+
+
+def _deployment(name: str, replicas: int, *, spread: bool = True, **pod_spec) -> dict:
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "oui.platform",
+              "platform.oui.io/environment": "local"}
+    spec = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "app", "image": "registry.invalid/oui/app:simulated",
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}],
+        **pod_spec,
+    }
+    if spread:
+        # Honor: cordoned nodes (and tainted pools the pod does not tolerate) are not
+        # counted as places to spread to, so a drained zone does not block rescheduling.
+        spec["topologySpreadConstraints"] = [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
+
+
+def _zones_of_pods(cluster, ns: str, selector: str) -> collections.Counter:
+    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    zone = {n["metadata"]["name"]: n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in nodes}
+    pods = json.loads(cluster.kubectl("-n", ns, "get", "pods", "-l", selector, "-o", "json").stdout)["items"]
+    return collections.Counter(zone.get(p["spec"].get("nodeName"), "unscheduled") for p in pods
+                               if not p["metadata"].get("deletionTimestamp"))
+
+
+def _rollout(cluster, ns: str, name: str) -> None:
+    cluster.kubectl("-n", ns, "rollout", "status", f"deployment/{name}", "--timeout=120s", timeout=150)
+    cluster.kubectl("-n", ns, "wait", "--for=condition=Available", f"deployment/{name}", "--timeout=60s", timeout=90)
+
+
+def test_versions_nodes_and_identity(test_cluster, versions):
+    """Server and kubectl report the pinned version; 3 zones x 2 nodes + the isolated pool; identity."""
+    ver = json.loads(test_cluster.kubectl("version", "-o", "json").stdout)
+    assert ver["serverVersion"]["gitVersion"] == f"v{versions['kubernetes']}"
+    assert ver["clientVersion"]["gitVersion"] == f"v{versions['kubernetes']}"
+
+    nodes = json.loads(test_cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    pools = collections.defaultdict(list)
+    for n in nodes:
+        labels = n["metadata"]["labels"]
+        ready = {c["type"]: c["status"] for c in n["status"]["conditions"]}.get("Ready")
+        assert ready == "True", f"node {n['metadata']['name']} not Ready"
+        pools[labels.get("node.oui.io/pool")].append((labels["topology.kubernetes.io/zone"], n))
+    assert collections.Counter(z for z, _ in pools["general"]) == {"a": 2, "b": 2, "c": 2}
+    assert len(pools["isolated"]) == 2
+    for _, n in pools["isolated"]:
+        assert {"key": "node.oui.io/pool", "value": "isolated", "effect": "NoSchedule"} in n["spec"]["taints"]
+
+    cm = json.loads(test_cluster.kubectl("-n", "kube-system", "get", "configmap", "platform-identity",
+                                         "-o", "json").stdout)
+    assert cm["data"] == {"environment": "local", "cluster": "oui-local"}
+    assert cm["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "oui.platform"
+    assert cm["metadata"]["labels"]["platform.oui.io/environment"] == "local"
+
+
+def test_server_side_validation_rejects_malformed_deployment(test_cluster, namespace):
+    bad = _deployment("malformed", 1, spread=False)
+    bad["spec"]["selector"] = {"matchLabels": {"app.kubernetes.io/name": "something-else"}}
+    bad["spec"]["template"]["spec"]["containers"][0]["name"] = "Not_A_DNS_Label"
+    # --validate=false: the client sends it as is; only the API server can refuse it.
+    proc = test_cluster.kubectl("-n", namespace, "create", "--validate=false", "-f", "-",
+                                input=json.dumps(bad), check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert "is invalid" in proc.stderr
+    assert "`selector` does not match template `labels`" in proc.stderr
+    assert "spec.template.spec.containers[0].name" in proc.stderr
+    assert test_cluster.kubectl("-n", namespace, "get", "deployment", "malformed", check=False).returncode != 0
+
+
+def test_pod_security_restricted_rejects_root_pod(test_cluster, namespace):
+    test_cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted",
+                         "pod-security.kubernetes.io/enforce-version=latest")
+    root = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"},
+            "spec": {"containers": [{"name": "c", "image": "registry.invalid/busybox:simulated",
+                                     "securityContext": {"runAsUser": 0}}]}}
+    proc = test_cluster.kubectl("-n", namespace, "create", "-f", "-", input=json.dumps(root), check=False)
+    assert proc.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in proc.stderr
+    assert "runAsNonRoot" in proc.stderr
+    # The same namespace admits a pod that meets the profile: the refusal above is the policy.
+    ok = _deployment("compliant", 1, spread=False)["spec"]["template"]
+    ok = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "compliant", **ok["metadata"]}, "spec": ok["spec"]}
+    test_cluster.kubectl("-n", namespace, "create", "-f", "-", input=json.dumps(ok))
+
+
+def test_rbac_refuses_impersonated_user_without_binding(test_cluster, namespace):
+    user = f"oui-test-user-{namespace[-6:]}"
+    can = test_cluster.kubectl("-n", namespace, "auth", "can-i", "create", "configmaps", "--as", user, check=False)
+    assert can.stdout.strip() == "no"
+    proc = test_cluster.kubectl("-n", namespace, "create", "configmap", "x", "--as", user, check=False)
+    assert proc.returncode != 0
+    assert "Forbidden" in proc.stderr and f'User "{user}" cannot create resource "configmaps"' in proc.stderr
+    # With a binding the same impersonated user may: the refusal came from RBAC.
+    test_cluster.kubectl("-n", namespace, "create", "rolebinding", "edit", "--clusterrole=edit", f"--user={user}")
+    test_cluster.kubectl("-n", namespace, "create", "configmap", "x", "--as", user)
+    assert test_cluster.kubectl("-n", namespace, "get", "configmaps", "--as", f"{user}-other",
+                                check=False).returncode != 0
+
+
+def test_zone_spread_places_two_per_zone(test_cluster, namespace):
+    """6 replicas, zone spread (maxSkew 1): 2 per zone, none on the tainted isolated pool.
+    "Available" is simulated: kwok marks the pods Ready without running them."""
+    _apply(test_cluster, namespace, _deployment("spread", 6))
+    _rollout(test_cluster, namespace, "spread")
+    assert _zones_of_pods(test_cluster, namespace, "app.kubernetes.io/name=spread") == {"a": 2, "b": 2, "c": 2}
+    pods = json.loads(test_cluster.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
+    assert not [p for p in pods if p["spec"]["nodeName"].startswith("oui-isolated-")]
+
+
+def test_isolated_pool_takes_only_tolerating_pods(test_cluster, namespace):
+    isolated = _deployment("isolated", 2, spread=False, nodeSelector={"node.oui.io/pool": "isolated"},
+                           tolerations=[{"key": "node.oui.io/pool", "operator": "Equal", "value": "isolated",
+                                         "effect": "NoSchedule"}])
+    _apply(test_cluster, namespace, isolated)
+    _rollout(test_cluster, namespace, "isolated")
+    pods = json.loads(test_cluster.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
+    assert {p["spec"]["nodeName"] for p in pods} <= {"oui-isolated-a", "oui-isolated-b"}
+    # Without the toleration the scheduler refuses the pool: the pod stays unscheduled.
+    _apply(test_cluster, namespace, _deployment("intruder", 1, spread=False,
+                                                nodeSelector={"node.oui.io/pool": "isolated"}))
+    deadline = time.monotonic() + 60
+    while True:
+        pods = json.loads(test_cluster.kubectl("-n", namespace, "get", "pods", "-l",
+                                               "app.kubernetes.io/name=intruder", "-o", "json").stdout)["items"]
+        conditions = {c["type"]: c for p in pods for c in p["status"].get("conditions", [])}
+        if "PodScheduled" in conditions or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert conditions["PodScheduled"]["status"] == "False"
+    assert "untolerated taint" in conditions["PodScheduled"]["message"]
+    assert not pods[0]["spec"].get("nodeName")
+
+
+def test_drain_zone_respects_pdb_and_moves_replicas(test_cluster, namespace):
+    """Draining zone a: first refused by a PDB that allows no disruption, then done one pod
+    at a time; the replicas end up in zones b and c. Only this test's pods are evicted
+    (--pod-selector), so other sessions' workloads on the shared cluster stay put; the
+    nodes are uncordoned whatever happens."""
+    name, selector = "drain", "app.kubernetes.io/name=drain"
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name},
+           "spec": {"minAvailable": 6, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}}
+    _apply(test_cluster, namespace, _deployment(name, 6), pdb)
+    _rollout(test_cluster, namespace, name)
+    assert _zones_of_pods(test_cluster, namespace, selector) == {"a": 2, "b": 2, "c": 2}
+    test_cluster.kubectl("-n", namespace, "wait", f"pdb/{name}", "--for=jsonpath={.status.currentHealthy}=6",
+                         "--timeout=60s", timeout=90)
+    zone_a = ["oui-a-1", "oui-a-2"]
+    drain = ["drain", "--ignore-daemonsets", "--delete-emptydir-data", f"--pod-selector={selector}"]
+    try:
+        refused = test_cluster.kubectl(*drain, "--timeout=15s", zone_a[0], check=False, timeout=60)
+        assert refused.returncode != 0
+        assert "disruption budget" in refused.stdout + refused.stderr
+        assert _zones_of_pods(test_cluster, namespace, selector)["a"] == 2, "a pod was evicted despite the PDB"
+
+        test_cluster.kubectl("-n", namespace, "patch", f"pdb/{name}", "--type=merge",
+                             "-p", '{"spec":{"minAvailable":5}}')
+        test_cluster.kubectl(*drain, "--timeout=120s", *zone_a, timeout=180)
+        _rollout(test_cluster, namespace, name)
+        assert _zones_of_pods(test_cluster, namespace, selector) == {"b": 3, "c": 3}
+    finally:
+        test_cluster.kubectl("uncordon", *zone_a, check=False)
+
+
+def _timings(build_dir: Path) -> list[list[str]]:
+    f = build_dir / "timings.tsv"
+    return [line.split("\t") for line in f.read_text().splitlines() if line.strip()] if f.exists() else []
+
+
+def test_measurements(test_cluster, capsys):
+    """Prints (never asserts) the cold build time, warm start time and API server memory."""
+    if os.environ.get("OUI_TEST_KUBECONFIG"):
+        pytest.skip("SKIPPED: measurements are of the project's own test cluster, not OUI_TEST_KUBECONFIG")
+    state = test_cluster.kubeconfig.parent
+    lines = ["test cluster measurements:"]
+    for build_dir in sorted(test_cluster.bin_dir.parent.parent.glob("build-*")):
+        rows = _timings(build_dir)
+        for mode in ("cold", "warm"):
+            picked = [r for r in rows if len(r) > 3 and r[3] == mode]
+            if picked:
+                per = ", ".join(f"{r[0]} {r[2]} min" for r in picked)
+                total = sum(int(r[1]) for r in picked) / 60
+                lines.append(f"  {mode} build ({build_dir.name}): {total:.1f} min total: {per}")
+    start = state / "oui-start-seconds"
+    lines.append(f"  warm start (binaries cached): {start.read_text().strip()} s" if start.exists()
+                 else "  warm start: not recorded")
+    lines.append(f"  this session's cluster/up.sh: {test_cluster.start_seconds:.1f} s")
+    pid = (state / "pids" / "kube-apiserver.pid").read_text().strip()
+    rss = subprocess.run(["ps", "-o", "rss=", "-p", pid], capture_output=True, text=True, check=False).stdout.strip()
+    lines.append(f"  kube-apiserver RSS: {int(rss) / 1024:.0f} MiB" if rss else "  kube-apiserver RSS: not running?")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    assert rss, "kube-apiserver is not running"
