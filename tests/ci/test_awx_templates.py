@@ -28,7 +28,8 @@ PENDING_PLAYBOOKS = {
     "playbooks/backup_now.yml": "issue 11 (backup and restore)",
     "playbooks/restore_drill.yml": "issue 11 (backup and restore)",
 }
-# Playbooks that create cloud resources first (network, EKS): runnable only with AWS.
+# Playbooks that create cloud resources first (network, EKS): runnable only with AWS in beta/prod;
+# in local, site.yml installs the add-ons from the upstream chart repositories (vars/versions.yml).
 CLOUD_PLAYBOOKS = {"playbooks/site.yml"}
 # A syntactically valid digest for survey answers in tests; on the test cluster's simulated
 # (kwok) nodes no image is pulled, so the value only has to pass validation.
@@ -277,6 +278,19 @@ def cluster(request):
         require(False, "the test_cluster fixture (issue 3, tests/conftest.py) is not available yet")
 
 
+def chart_repositories_reachable() -> tuple[bool, str]:
+    """Can this machine read the add-ons' upstream chart repositories (as site.yml's check does)?"""
+    import urllib.request
+
+    charts = yaml.safe_load((REPO / "vars" / "versions.yml").read_text())["platform_versions"]["charts"]
+    repo = charts["ingress-nginx"]["repo"].rstrip("/") + "/index.yaml"
+    try:
+        with urllib.request.urlopen(repo, timeout=5):
+            return True, repo
+    except OSError as exc:
+        return False, f"{repo}: {exc}"
+
+
 def kubeconfig_as(cluster, context: str, tmp_path: Path) -> str:
     """The test cluster's kubeconfig with its context renamed, as a wrong kubeconfig would name it."""
     config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
@@ -298,6 +312,11 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path):
             f"{template.name!r} starts with the cloud steps (AWS network, EKS): it runs in the deploy workflows "
             "against AWS, not against the offline test cluster; its playbook and inventory are checked by "
             "test_template_loads_in_ansible_runner")
+    if template.environment == "local" and template.playbook in CLOUD_PLAYBOOKS:
+        reachable, detail = chart_repositories_reachable()
+        require(reachable, f"{template.name!r} installs the add-ons from their upstream chart repositories, which this "
+                f"machine cannot read ({detail}); .github/workflows/nightly-kind.yml runs the same site.yml with the "
+                "local inventory where the internet is")
     kubeconfig = (Path(cluster.kubeconfig).read_text() if template.environment == "local"
                   else kubeconfig_as(cluster, f"oui-{template.environment}", tmp_path))
     env = inject(credential_type("OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)
