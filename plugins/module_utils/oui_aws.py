@@ -88,3 +88,16 @@ def exit_with(module, result, key, ignore_list=None):
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)
+
+
+def run_ensure(module, service, ensure, failure):
+    """Call `ensure(client, params, check_mode)` with a retrying client; fail the module readably."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = module.client(service, retry_decorator=retry_decorator())
+    try:
+        return ensure(client, module.params, module.check_mode)
+    except (BotoCoreError, ClientError) as exc:
+        module.fail_json_aws(exc, msg=failure)
+    except (ValueError, RuntimeError, TimeoutError) as exc:
+        module.fail_json(msg=f"{failure}: {exc}")

@@ -83,18 +83,13 @@ flow_log:
   sample: {flow_log_id: fl-0123456789abcdef0, traffic_type: ALL, log_group_name: /oui/oui-prod/vpc-flow-logs}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 
 # The fields that make a flow log what it is; a difference in any means replacement.
@@ -197,13 +192,7 @@ def main():
     missing = [name for name in needs if not p.get(name)]
     if missing:
         module.fail_json(msg=f"log_destination_type={p['log_destination_type']} state={p['state']} needs: {', '.join(missing)}")
-    client = module.client("ec2", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg="managing the flow log failed")
-    except RuntimeError as exc:
-        module.fail_json(msg=str(exc))
+    result = run_ensure(module, "ec2", ensure, "managing the flow log failed")
     exit_with(module, result, "flow_log")
 
 

@@ -58,17 +58,12 @@ rule:
   sample: {ecr_repository_prefix: registry-k8s-io, upstream_registry_url: registry.k8s.io}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 
 
 def describe(client, prefix):
@@ -131,11 +126,7 @@ def main():
         required_if=[("state", "present", ["upstream_registry_url"])],
         supports_check_mode=True,
     )
-    client = module.client("ecr", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg=f"managing the pull-through cache rule {module.params['ecr_repository_prefix']} failed")
+    result = run_ensure(module, "ecr", ensure, f"managing the pull-through cache rule {module.params['ecr_repository_prefix']} failed")
     exit_with(module, result, "rule")
 
 

@@ -86,16 +86,11 @@ addon:
 
 import json
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
@@ -204,13 +199,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("eks", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg=f"managing add-on {module.params['name']} of {module.params['cluster_name']} failed")
-    except (RuntimeError, TimeoutError) as exc:
-        module.fail_json(msg=str(exc))
+    result = run_ensure(module, "eks", ensure, f"managing add-on {module.params['name']} of {module.params['cluster_name']} failed")
     exit_with(module, result, "addon")
 
 

@@ -106,23 +106,18 @@ cluster:
   returned: always
   type: dict
   sample: {name: oui-prod, version: "1.35", status: ACTIVE, resources_vpc_config: {endpoint_public_access: false}}
-warnings_unreported:
+unreported_settings:
   description: Settings the endpoint did not report back, hence not compared (a local test endpoint may omit some).
   returned: always
   type: list
   elements: str
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
@@ -228,12 +223,12 @@ def ensure(client, params, check_mode):
     current = _describe(client, name)
     if params["state"] == "absent":
         if current is None:
-            return {"changed": False, "cluster": {}, "diff": diff(None, None), "warnings_unreported": []}
+            return {"changed": False, "cluster": {}, "diff": diff(None, None), "unreported_settings": []}
         if not check_mode:
             if current.get("status") != "DELETING":
                 client.delete_cluster(aws_retry=True, name=name)
             _wait(client, params, gone=True)
-        return {"changed": True, "cluster": {}, "diff": diff(current, None), "warnings_unreported": []}
+        return {"changed": True, "cluster": {}, "diff": diff(current, None), "unreported_settings": []}
 
     if current is None:
         missing = [o for o in ("version", "role_arn", "subnet_ids") if not params.get(o)]
@@ -241,10 +236,10 @@ def ensure(client, params, check_mode):
             raise ValueError(f"creating cluster {name} needs: {', '.join(missing)}")
         request = create_request(params)
         if check_mode:
-            return {"changed": True, "cluster": request, "diff": diff(None, request), "warnings_unreported": []}
+            return {"changed": True, "cluster": request, "diff": diff(None, request), "unreported_settings": []}
         client.create_cluster(aws_retry=True, **request)
         created = _wait(client, params)
-        return {"changed": True, "cluster": created, "diff": diff(None, created), "warnings_unreported": []}
+        return {"changed": True, "cluster": created, "diff": diff(None, created), "unreported_settings": []}
 
     if current.get("status") in ("CREATING", "UPDATING"):
         current = _wait(client, params)
@@ -263,7 +258,7 @@ def ensure(client, params, check_mode):
     after = _describe(client, name) if changed and not check_mode else current
     return {"changed": changed, "cluster": after, "updates": [m for m, _ in updates],
             "diff": diff(current, after if not check_mode else {**current, "pending_updates": updates}),
-            "warnings_unreported": unreported}
+            "unreported_settings": unreported}
 
 
 def main():
@@ -290,14 +285,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("eks", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg=f"managing EKS cluster {module.params['name']} failed")
-    except (ValueError, RuntimeError, TimeoutError) as exc:
-        module.fail_json(msg=str(exc))
-    for setting in result["warnings_unreported"]:
+    result = run_ensure(module, "eks", ensure, f"managing EKS cluster {module.params['name']} failed")
+    for setting in result["unreported_settings"]:
         module.warn(f"the EKS endpoint did not report {setting} for cluster {module.params['name']}: not compared")
     exit_with(module, result, "cluster")
 

@@ -131,16 +131,11 @@ nodegroup:
   sample: {nodegroup_name: oui-prod-isolated-eu-west-3a, subnets: [subnet-0123], status: ACTIVE}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
@@ -298,13 +293,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client("eks", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg=f"managing node group {module.params['name']} failed")
-    except (ValueError, RuntimeError, TimeoutError) as exc:
-        module.fail_json(msg=str(exc))
+    result = run_ensure(module, "eks", ensure, f"managing node group {module.params['name']} failed")
     exit_with(module, result, "nodegroup")
 
 

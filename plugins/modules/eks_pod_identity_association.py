@@ -64,16 +64,11 @@ association:
   sample: {namespace: velero, service_account: velero, role_arn: "arn:aws:iam::123456789012:role/oui-prod-velero"}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 
 
@@ -128,12 +123,8 @@ def main():
         required_if=[("state", "present", ["role_arn"])],
         supports_check_mode=True,
     )
-    client = module.client("eks", retry_decorator=retry_decorator())
-    try:
-        result = ensure(client, module.params, module.check_mode)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        module.fail_json_aws(exc, msg="managing the pod identity association of "
-                                      f"{module.params['namespace']}/{module.params['service_account']} failed")
+    result = run_ensure(module, "eks", ensure, "managing the pod identity association of "
+                        f"{module.params['namespace']}/{module.params['service_account']} failed")
     exit_with(module, result, "association")
 
 
