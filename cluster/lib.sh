@@ -33,11 +33,12 @@ take_lock() {
 
 # kwokctl, with downloads made impossible: any http(s) fetch goes to a closed port and
 # fails loudly. (Go never proxies loopback addresses, so the cluster itself is reachable.)
-# The lock's fd 9 is closed for it: the components it starts outlive this script and must
+# Its own health checks call `kubectl` from PATH: ours comes first. The lock's fd 9 is closed for it: the components it starts outlive this script and must
 # not inherit (and so hold) the lock.
 kwokctl_offline() {
   HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-    https_proxy=http://127.0.0.1:9 NO_PROXY='' no_proxy='' "$bin_dir/kwokctl" "$@" 9>&-
+    https_proxy=http://127.0.0.1:9 NO_PROXY='' no_proxy='' PATH="$bin_dir:$PATH" \
+    timeout "${kwokctl_timeout:-300}" "$bin_dir/kwokctl" "$@" 9>&-
 }
 
 # The last lines of one component's log, for error messages.
@@ -49,6 +50,18 @@ component_log_tail() {
   else
     echo "---- no log for $1 at $f ----" >&2
   fi
+}
+
+# Is this process running? (A zombie whose parent has not reaped it yet is not.)
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "$(awk '{print $1}' <<<"${stat##*)}")" != "Z" ]]
+}
+
+# Is this component of the cluster running (per its kwokctl pid file)?
+component_alive() {
+  [[ -f "$state_dir/pids/$1.pid" ]] && alive "$(tr -dc '0-9' <"$state_dir/pids/$1.pid")"
 }
 
 # PIDs of the live processes kwokctl started for this cluster (from its pid files). A pid
@@ -69,23 +82,23 @@ cluster_pids() {
 
 # Stop every process of the cluster and remove its state. Safe on a half-started cluster.
 remove_cluster() {
-  if [[ -d "$state_dir" ]]; then
-    if [[ -x "$bin_dir/kwokctl" ]]; then
-      kwokctl_offline delete cluster --name "$cluster_name" --kubeconfig "" >/dev/null 2>&1 || true
-    fi
-    # Whatever kwokctl did not stop (it was interrupted, or its state is damaged).
-    local pids
-    pids="$(cluster_pids)"
-    if [[ -n "$pids" ]]; then
-      # shellcheck disable=SC2086 # one pid per word
-      kill $pids 2>/dev/null || true
-      sleep 2
-      pids="$(cluster_pids)"
-      # shellcheck disable=SC2086
-      [[ -z "$pids" ]] || kill -9 $pids 2>/dev/null || true
-    fi
-    rm -rf "$state_dir"
+  local pids i
+  [[ -d "$state_dir" ]] || return 0
+  # Read the pids first: kwokctl deletes its pid files.
+  pids="$(cluster_pids)"
+  if [[ -x "$bin_dir/kwokctl" ]]; then
+    kwokctl_offline delete cluster --name "$cluster_name" --kubeconfig "" >/dev/null 2>&1 || true
   fi
+  # Whatever kwokctl did not stop (it was interrupted, or its state is damaged); then wait
+  # until they are gone, so that their ports are free for the next start.
+  for i in $(seq 1 20); do
+    pids="$(for pid in $pids; do if alive "$pid"; then echo "$pid"; fi; done)"
+    [[ -n "$pids" ]] || break
+    # shellcheck disable=SC2086 # one pid per word
+    if ((i < 15)); then kill $pids 2>/dev/null || true; else kill -9 $pids 2>/dev/null || true; fi
+    sleep 1
+  done
+  rm -rf "$state_dir"
 }
 
 bin_dir="$("$cluster_dir/build.sh" --print-bin-dir)"

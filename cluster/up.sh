@@ -95,13 +95,12 @@ wanted_stamp() {
 
 # Empty output = healthy; otherwise the reason it is not.
 health_problem() {
-  local c pid_file
+  local c
   [[ -d "$state_dir" ]] || { echo "no cluster"; return; }
   [[ -f "$stamp_file" ]] || { echo "half-started (no completion stamp)"; return; }
   [[ "$(cat "$stamp_file")" == "$(wanted_stamp)" ]] || { echo "started from other binaries or configuration"; return; }
   for c in "${components[@]}"; do
-    pid_file="$state_dir/pids/$c.pid"
-    if [[ ! -f "$pid_file" ]] || ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    if ! component_alive "$c"; then
       echo "$c is not running"
       return
     fi
@@ -115,20 +114,34 @@ port_owner() {
 }
 
 create_cluster() {
-  local owner t0 c
-  owner="$(ss -Hltn "sport = :$api_port" 2>/dev/null | head -1)"
-  if [[ -n "$owner" ]]; then
-    die "port $api_port (the API server's) is already taken by $(port_owner || true) — stop it or choose another port: OUI_CLUSTER_API_PORT=<free port> make cluster"
+  local t0 c
+  # A process that was just stopped may hold the port for a moment longer.
+  for _ in $(seq 1 10); do
+    [[ -n "$(ss -Hltn "sport = :$api_port" 2>/dev/null)" ]] || break
+    sleep 1
+  done
+  if [[ -n "$(ss -Hltn "sport = :$api_port" 2>/dev/null)" ]]; then
+    die "port $api_port (the API server's) is already taken by $(port_owner || echo 'another process') — stop it or choose another port: OUI_CLUSTER_API_PORT=<free port> make cluster"
   fi
   mkdir -p "$state_dir"
   render_config >"$cache_root/kwokctl.rendered.yaml"
   log "starting kube-apiserver on https://127.0.0.1:$api_port with kwokctl (binary runtime, binaries from $bin_dir)"
   t0=$(date +%s)
-  if ! kwokctl_offline create cluster --name "$cluster_name" --config "$cache_root/kwokctl.rendered.yaml" \
-    --kubeconfig "" --wait 3m >"$cache_root/kwokctl-create.log" 2>&1; then
-    cat "$cache_root/kwokctl-create.log" >&2
-    for c in "${components[@]}"; do component_log_tail "$c" 15; done
-    die "kwokctl could not start the cluster (component logs above; state in $state_dir)"
+  # Bounded: kwokctl alone retries for minutes before it gives up on a broken component.
+  if ! kwokctl_timeout="${OUI_CLUSTER_START_TIMEOUT:-150}" kwokctl_offline create cluster --name "$cluster_name" \
+    --config "$cache_root/kwokctl.rendered.yaml" --kubeconfig "" --wait 2m >"$cache_root/kwokctl-create.log" 2>&1; then
+    echo "---- last lines of $cache_root/kwokctl-create.log ----" >&2
+    tail -n 5 "$cache_root/kwokctl-create.log" >&2
+    # The components that died are the ones to read about.
+    local dead=()
+    for c in "${components[@]}"; do
+      if ! component_alive "$c"; then
+        dead+=("$c")
+        component_log_tail "$c" 12
+      fi
+    done
+    [[ ${#dead[@]} -gt 0 ]] || component_log_tail kube-apiserver 20
+    die "kwokctl could not start the cluster; not running: ${dead[*]:-none} (logs above; state in $state_dir)"
   fi
   if ! kubectl_ get --raw /readyz >/dev/null 2>&1; then
     component_log_tail kube-apiserver 40

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -121,7 +122,7 @@ def test_rbac_refuses_impersonated_user_without_binding(test_cluster, namespace)
     assert can.stdout.strip() == "no"
     proc = test_cluster.kubectl("-n", namespace, "create", "configmap", "x", "--as", user, check=False)
     assert proc.returncode != 0
-    assert "Forbidden" in proc.stderr and f'User "{user}" cannot create resource "configmaps"' in proc.stderr
+    assert f'configmaps is forbidden: User "{user}" cannot create resource "configmaps"' in proc.stderr
     # With a binding the same impersonated user may: the refusal came from RBAC.
     test_cluster.kubectl("-n", namespace, "create", "rolebinding", "edit", "--clusterrole=edit", f"--user={user}")
     test_cluster.kubectl("-n", namespace, "create", "configmap", "x", "--as", user)
@@ -204,14 +205,20 @@ def test_measurements(test_cluster, capsys):
         pytest.skip("SKIPPED: measurements are of the project's own test cluster, not OUI_TEST_KUBECONFIG")
     state = test_cluster.kubeconfig.parent
     lines = ["test cluster measurements:"]
-    for build_dir in sorted(test_cluster.bin_dir.parent.parent.glob("build-*")):
-        rows = _timings(build_dir)
-        for mode in ("cold", "warm"):
-            picked = [r for r in rows if len(r) > 3 and r[3] == mode]
-            if picked:
-                per = ", ".join(f"{r[0]} {r[2]} min" for r in picked)
-                total = sum(int(r[1]) for r in picked) / 60
-                lines.append(f"  {mode} build ({build_dir.name}): {total:.1f} min total: {per}")
+    # A binary's first build on a machine compiles its packages (cold); later builds (after a
+    # change of the build script) find them in the Go cache and only link. So the slowest
+    # recorded build of each binary is its cold build.
+    first: dict[str, int] = {}
+    for build_dir in test_cluster.bin_dir.parent.parent.glob("build-*"):
+        for row in _timings(build_dir):
+            first[row[0]] = max(first.get(row[0], 0), int(row[1]))
+    if first:
+        per = ", ".join(f"{name} {secs / 60:.1f}" for name, secs in first.items())
+        lines.append(f"  cold build (first build of each binary here): {sum(first.values()) / 60:.1f} min ({per})")
+    latest = _timings(test_cluster.bin_dir.parent)
+    if latest:
+        lines.append(f"  latest build ({test_cluster.bin_dir.parent.name}): "
+                     f"{sum(int(r[1]) for r in latest) / 60:.1f} min")
     start = state / "oui-start-seconds"
     lines.append(f"  warm start (binaries cached): {start.read_text().strip()} s" if start.exists()
                  else "  warm start: not recorded")
@@ -222,3 +229,27 @@ def test_measurements(test_cluster, capsys):
     with capsys.disabled():
         print("\n" + "\n".join(lines))
     assert rss, "kube-apiserver is not running"
+
+
+def test_helm_and_helm_diff_are_the_pinned_ones(test_cluster, versions):
+    """kubernetes.core.helm finds the cluster's helm 4 and its helm-diff plugin through .env."""
+    if os.environ.get("OUI_TEST_KUBECONFIG"):
+        pytest.skip("SKIPPED: helm comes from PATH with OUI_TEST_KUBECONFIG")
+    helm = subprocess.run(["helm", "version", "--template", "{{.Version}}"], env=test_cluster.env,
+                          capture_output=True, text=True, check=True)
+    assert helm.stdout.strip() == f"v{versions['helm']}"
+    diff = subprocess.run(["helm", "diff", "version"], env=test_cluster.env, capture_output=True, text=True,
+                          check=True)
+    assert diff.stdout.strip() == versions["helm_diff"]
+
+
+def test_molecule_default_scenario_converges_offline(test_cluster, repo):
+    """The shared molecule base: converge, idempotence (changed=0) and verify against the cluster."""
+    env = {**test_cluster.env, "PATH": f"{test_cluster.bin_dir}{os.pathsep}{repo / '.venv' / 'bin'}{os.pathsep}"
+           f"{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1", "PY_COLORS": "0"}
+    proc = subprocess.run([str(repo / ".venv" / "bin" / "molecule"), "-c", "molecule/base.yml", "test", "-s", "default"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    for step in ("converge", "idempotence", "verify"):
+        assert re.search(rf"default.*{step}.*Executed: Successful", out), f"{step} not successful:\n{out[-3000:]}"
