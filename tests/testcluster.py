@@ -17,9 +17,13 @@ nothing is built or started then, and kubectl/helm come from PATH.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +56,18 @@ class TestCluster:
         if check and proc.returncode != 0:
             pytest.fail(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+
+    @contextlib.contextmanager
+    def node_lock(self, *, exclusive: bool):
+        """Coordinate with other pytest sessions on the same cluster: a test that cordons or
+        drains nodes holds this exclusively (and uncordons before releasing it); a test whose
+        placement assertions need every node schedulable (e.g. 2 pods per zone) holds it
+        shared."""
+        digest = hashlib.sha256(str(self.kubeconfig).encode()).hexdigest()[:12]
+        with open(Path(tempfile.gettempdir()) / f"oui-cluster-nodes-{digest}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
 
 
 def _external_cluster(kubeconfig: str) -> TestCluster:

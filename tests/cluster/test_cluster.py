@@ -8,6 +8,7 @@ assertions that a Deployment is "Available" rely on that simulation and say so.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import re
@@ -133,9 +134,10 @@ def test_rbac_refuses_impersonated_user_without_binding(test_cluster, namespace)
 def test_zone_spread_places_two_per_zone(test_cluster, namespace):
     """6 replicas, zone spread (maxSkew 1): 2 per zone, none on the tainted isolated pool.
     "Available" is simulated: kwok marks the pods Ready without running them."""
-    _apply(test_cluster, namespace, _deployment("spread", 6))
-    _rollout(test_cluster, namespace, "spread")
-    assert _zones_of_pods(test_cluster, namespace, "app.kubernetes.io/name=spread") == {"a": 2, "b": 2, "c": 2}
+    with test_cluster.node_lock(exclusive=False):  # no drain of another session meanwhile
+        _apply(test_cluster, namespace, _deployment("spread", 6))
+        _rollout(test_cluster, namespace, "spread")
+        assert _zones_of_pods(test_cluster, namespace, "app.kubernetes.io/name=spread") == {"a": 2, "b": 2, "c": 2}
     pods = json.loads(test_cluster.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
     assert not [p for p in pods if p["spec"]["nodeName"].startswith("oui-isolated-")]
 
@@ -172,26 +174,34 @@ def test_drain_zone_respects_pdb_and_moves_replicas(test_cluster, namespace):
     name, selector = "drain", "app.kubernetes.io/name=drain"
     pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name},
            "spec": {"minAvailable": 6, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}}
-    _apply(test_cluster, namespace, _deployment(name, 6), pdb)
-    _rollout(test_cluster, namespace, name)
-    assert _zones_of_pods(test_cluster, namespace, selector) == {"a": 2, "b": 2, "c": 2}
-    test_cluster.kubectl("-n", namespace, "wait", f"pdb/{name}", "--for=jsonpath={.status.currentHealthy}=6",
-                         "--timeout=60s", timeout=90)
     zone_a = ["oui-a-1", "oui-a-2"]
     drain = ["drain", "--ignore-daemonsets", "--delete-emptydir-data", f"--pod-selector={selector}"]
-    try:
-        refused = test_cluster.kubectl(*drain, "--timeout=15s", zone_a[0], check=False, timeout=60)
-        assert refused.returncode != 0
-        assert "disruption budget" in refused.stdout + refused.stderr
-        assert _zones_of_pods(test_cluster, namespace, selector)["a"] == 2, "a pod was evicted despite the PDB"
-
-        test_cluster.kubectl("-n", namespace, "patch", f"pdb/{name}", "--type=merge",
-                             "-p", '{"spec":{"minAvailable":5}}')
-        test_cluster.kubectl(*drain, "--timeout=120s", *zone_a, timeout=180)
+    with test_cluster.node_lock(exclusive=True):
+        _apply(test_cluster, namespace, _deployment(name, 6), pdb)
         _rollout(test_cluster, namespace, name)
-        assert _zones_of_pods(test_cluster, namespace, selector) == {"b": 3, "c": 3}
+        assert _zones_of_pods(test_cluster, namespace, selector) == {"a": 2, "b": 2, "c": 2}
+        test_cluster.kubectl("-n", namespace, "wait", f"pdb/{name}", "--for=jsonpath={.status.currentHealthy}=6",
+                             "--timeout=60s", timeout=90)
+        with _uncordoned(test_cluster, zone_a):
+            refused = test_cluster.kubectl(*drain, "--timeout=15s", zone_a[0], check=False, timeout=60)
+            assert refused.returncode != 0
+            assert "disruption budget" in refused.stdout + refused.stderr
+            assert _zones_of_pods(test_cluster, namespace, selector)["a"] == 2, "a pod was evicted despite the PDB"
+
+            test_cluster.kubectl("-n", namespace, "patch", f"pdb/{name}", "--type=merge",
+                                 "-p", '{"spec":{"minAvailable":5}}')
+            test_cluster.kubectl(*drain, "--timeout=120s", *zone_a, timeout=180)
+            _rollout(test_cluster, namespace, name)
+            assert _zones_of_pods(test_cluster, namespace, selector) == {"b": 3, "c": 3}
+
+
+@contextlib.contextmanager
+def _uncordoned(cluster, nodes):
+    """Whatever happens, the nodes are schedulable again afterwards."""
+    try:
+        yield
     finally:
-        test_cluster.kubectl("uncordon", *zone_a, check=False)
+        cluster.kubectl("uncordon", *nodes, check=False)
 
 
 def _timings(build_dir: Path) -> list[list[str]]:
