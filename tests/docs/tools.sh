@@ -31,12 +31,13 @@ key=$(sha256sum "$lock" | cut -c1-12)
 dir=$cache/docs-tools/mermaid-cli-$cli_version-$key
 if [ ! -x "$dir/node_modules/.bin/mmdc" ]; then
   echo "docs tools: npm ci mermaid-cli $cli_version into $dir" >&2
+  rm -rf "$dir"   # a broken earlier install (no mmdc)
   tmp=$(mktemp -d "$cache/docs-tools.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/docs-tools.XXXXXX"; })
   cp "$here/mermaid/package.json" "$lock" "$tmp/"
   (cd "$tmp" && PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROME_HEADLESS_SHELL_DOWNLOAD=1 \
     npm ci --no-audit --no-fund --loglevel=error >&2)
   mkdir -p "$(dirname "$dir")"
-  rm -rf "$dir"
-  mv "$tmp" "$dir"
+  # Atomic rename; if a concurrent run got there first, keep its copy and drop ours.
+  mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
 fi
 echo "$dir"
