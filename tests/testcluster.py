@@ -90,7 +90,7 @@ def start_test_cluster() -> TestCluster:
             "the test cluster scripts need flock (util-linux) and ss (iproute2)")
     t0 = time.monotonic()
     proc = subprocess.run(["bash", str(CLUSTER_DIR / "up.sh")], cwd=REPO, capture_output=True, text=True,
-                          timeout=int(os.environ.get("OUI_CLUSTER_START_TIMEOUT", "5400")), check=False)
+                          timeout=int(os.environ.get("OUI_CLUSTER_UP_TIMEOUT", "5400")), check=False)
     seconds = time.monotonic() - t0
     if proc.returncode != 0:
         pytest.fail(f"cluster/up.sh failed ({proc.returncode}):\n{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}")
