@@ -21,6 +21,10 @@ def cluster(request):
     env = dict(tc.env)
     env.setdefault("HELM_PLUGINS", str(tc.bin_dir.parent / "helm-plugins"))
     env["KUBECONFIG"] = str(tc.kubeconfig)
+    # Name the context explicitly, as AWX's kubeconfig credential does (the inventory reads OUI_KUBE_CONTEXT).
+    context = subprocess.run(["kubectl", "config", "current-context"], env=env, capture_output=True, text=True, check=False)
+    if context.returncode == 0 and context.stdout.strip():
+        env.setdefault("OUI_KUBE_CONTEXT", context.stdout.strip())
     helm = subprocess.run(["helm", "plugin", "list"], env=env, capture_output=True, text=True, check=False)
     require(helm.returncode == 0, f"helm is not runnable from the test cluster's bin dir: {helm.stderr.strip()}")
     require(any(line.split()[:1] == ["diff"] for line in helm.stdout.splitlines()),
@@ -42,7 +46,7 @@ class Cluster:
         return self.run("kubectl", *args, **kw)
 
     def get(self, *args) -> dict | None:
-        proc = self.kubectl("get", *args, "-o", "json", check=False)
+        proc = self.kubectl("get", *args, "-o", "json", "--show-managed-fields", check=False)
         return json.loads(proc.stdout) if proc.returncode == 0 else None
 
     def helm(self, *args, **kw) -> subprocess.CompletedProcess:

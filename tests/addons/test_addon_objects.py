@@ -76,9 +76,9 @@ def test_velero_location_schedules_and_alerts(cluster, crds):
     assert bsl["spec"]["objectStorage"] == {"bucket": "oui-local-backups", "prefix": "oui-local"}
     assert bsl["spec"]["default"] is True and bsl["spec"]["credential"]["name"] == "velero-s3"
     schedules = {s["metadata"]["name"]: s for s in cluster.get("schedules", "-n", "velero")["items"]}
-    assert schedules["stateful-6h"]["spec"]["template"]["ttl"] == "24h0m0s"
+    assert schedules["stateful-6h"]["spec"]["template"]["ttl"] == "24h"
     assert schedules["stateful-6h"]["spec"]["template"]["includedNamespaces"] == ["oui"]
-    assert schedules["cluster-daily"]["spec"]["template"]["ttl"] == "72h0m0s"
+    assert schedules["cluster-daily"]["spec"]["template"]["ttl"] == "72h"
     rule = cluster.get("prometheusrule", "velero-backups", "-n", "velero")
     alerts = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]
     assert alerts.count("VeleroBackupStale") == 2 and "VeleroBackupFailed" in alerts
@@ -106,7 +106,7 @@ def test_every_environments_objects_pass_the_api_server(cluster, crds, rendered,
     objs = [o for key in ("cert_manager_objects", "monitoring_objects", "velero_objects", "cluster_autoscaler_objects")
             for o in rendered[env][key]]
     proc = cluster.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict",
-                           "--field-manager=oui-tests", "-f", "-",
+                           "--field-manager=oui-tests", "--force-conflicts", "-f", "-",
                            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}), check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("(server dry run)") == len(objs), proc.stdout

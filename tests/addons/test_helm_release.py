@@ -155,6 +155,28 @@ def test_crd_change_is_applied_before_the_upgrade(cluster, release):
     assert "colour" in live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
 
 
+def test_crds_from_a_mirrored_manifest(cluster, release, tmp_path):
+    """helm_release_crds=url with a local file (the air-gapped form of cert-manager's CRD manifest)."""
+    crd = yaml.safe_load((release.chart / "crds" / "probes.yaml").read_text())
+    crd["metadata"]["name"] = f"widgets.{GROUP}"
+    crd["spec"]["names"] = {"plural": "widgets", "singular": "widget", "kind": "Widget"}
+    manifest = tmp_path / "widgets.crds.yaml"
+    manifest.write_text(yaml.safe_dump(crd))
+    try:
+        run = release.run({"message": "upgraded"}, helm_release_crds="url",
+                          helm_release_chart_sources={CHART: {"path": str(release.chart), "crds_urls": [str(manifest)]}})
+        assert run.returncode == 0, run.tail()
+        live = cluster.get("crd", f"widgets.{GROUP}")
+        assert any(m["manager"] == "oui-platform" for m in live["metadata"]["managedFields"])
+        unreachable = release.run({"message": "upgraded"}, helm_release_crds="url", helm_release_chart_sources={
+            CHART: {"path": str(release.chart), "crds_urls": ["https://crds.invalid.example/widgets.yaml"]}})
+        assert unreachable.returncode != 0
+        out = " ".join(unreachable.output.split())
+        assert "cannot be fetched from https://crds.invalid.example/widgets.yaml" in out, unreachable.tail()
+    finally:
+        cluster.kubectl("delete", "crd", f"widgets.{GROUP}", "--ignore-not-found", check=False)
+
+
 def test_failing_upgrade_rolls_back_atomically(cluster, release):
     before = status(cluster, release)
     run = release.run({"message": "never served", "broken": True})
