@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -229,13 +230,15 @@ def test_execution_environment_is_versioned_not_latest():
 # ---------------------------------------------------------------- each template, run as AWX runs it
 
 
-def runner_run(tmp_path: Path, template, env: dict, cmdline: str = ""):
+def runner_run(tmp_path: Path, template, env: dict, cmdline: str = "", isolate: dict | None = None):
     """ansible-runner with the template's playbook, inventory and extra vars (survey answers
-    included), from the project directory, as an AWX job does."""
+    included), from the project directory, as an AWX job does. `isolate` adds only the variables
+    that keep a run on the shared test cluster in its own namespace."""
     import ansible_runner
 
     extravars = dict(template.extra_vars)
     extravars.update({var: TEST_DIGEST for var in template.required_answers()})
+    extravars.update(isolate or {})
     (tmp_path / "runner").mkdir()
     runner = ansible_runner.run(
         private_data_dir=str(tmp_path / "runner"), project_dir=str(REPO), playbook=template.playbook,
@@ -322,11 +325,20 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path):
     env = inject(credential_type("OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)
     env = {**cluster.env, **env, "ANSIBLE_NOCOLOR": "1"}
     env["PATH"] = f"{venv_env()['PATH']}:{cluster.env.get('PATH', '')}"
-    runner, output = runner_run(tmp_path, template, env)
+    # The test cluster is shared by every test session on the machine: a local run that changes
+    # it deploys into a namespace of its own (the one variable added to the template's), removed after.
+    namespace = f"oui-awx-t-{secrets.token_hex(3)}"
+    isolate = {"app_namespace": namespace} if template.environment == "local" else None
+    try:
+        runner, output = runner_run(tmp_path, template, env, isolate=isolate)
+    finally:
+        if isolate:
+            cluster.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False)
     changed = sum((runner.stats or {}).get("changed", {}).values())
     print(f"{template.name}: status={runner.status} rc={runner.rc} changed={changed}")
     if template.environment == "local":
         assert runner.status == "successful" and runner.rc == 0, output[-4000:]
+        assert changed > 0, "a first run into a fresh namespace that changes nothing did not deploy anything"
     else:
         assert runner.status == "failed", output[-4000:]
         assert "environment guard" in output, output[-4000:]
