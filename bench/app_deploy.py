@@ -84,6 +84,7 @@ def main() -> int:
                                env=env, capture_output=True, check=False)
 
     print(f"app deploy bench on {env['KUBECONFIG']} ({len(files)} manifests; pods on kwok nodes are simulated)")
+    print(f"  machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (shared machines vary)")
     print(f"  playbooks/app.yml first converge   {t_first:7.2f} s  (changed={first.changed})")
     print(f"  playbooks/app.yml no-change re-run {t_again:7.2f} s  (changed={again.changed})")
     print(f"  kubectl apply first                {t_apply:7.2f} s  (+ rollout status {t_rollout:.2f} s)")
