@@ -100,6 +100,27 @@ def test_dashboard_configmap_is_labelled_for_grafana(cluster, crds):
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
+def test_ingress_leaves_a_foreign_nginx_controller_alone(cluster):
+    """An adopted cluster's own IngressClass nginx: the role installs nothing (and needs no chart)."""
+    created = cluster.get("ingressclass", "nginx") is None
+    if created:
+        cluster.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
+            "spec": {"controller": "k8s.io/ingress-nginx"}}))
+    before = cluster.get("ingressclass", "nginx")
+    try:
+        run = phases(cluster, "ingress_nginx", "ingress_nginx_preflight,ingress_nginx_values,ingress_nginx_release")
+        assert run.returncode == 0, run.tail()
+        assert "IngressClass nginx that this collection did not install" in " ".join(run.output.split())
+        assert run.changed == 0
+        after = cluster.get("ingressclass", "nginx")
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+        assert cluster.get("namespace", "ingress-nginx") is None
+    finally:
+        if created:
+            cluster.kubectl("delete", "ingressclass", "nginx", "--ignore-not-found", check=False)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environments_objects_pass_the_api_server(cluster, crds, rendered, env):
     """Server-side dry run with strict field validation: the real CRD schemas decide."""

@@ -191,6 +191,17 @@ def test_failing_upgrade_rolls_back_atomically(cluster, release):
     assert "failed" in [h["status"] for h in history], history
 
 
+def test_absent_uninstalls_and_stays_idempotent(cluster, release):
+    assert release.run({"message": "upgraded"}).returncode == 0
+    run = release.run({"message": "upgraded"}, helm_release_state="absent")
+    assert run.returncode == 0 and run.changed > 0, run.tail()
+    assert cluster.helm("status", release.name, "-n", release.namespace, check=False).returncode != 0
+    assert cluster.get("configmap", f"{release.name}-config", "-n", release.namespace) is None
+    assert cluster.get("crd", f"probes.{GROUP}") is not None, "CRDs outlive the release (their objects would go with them)"
+    again = release.run({"message": "upgraded"}, helm_release_state="absent")
+    assert again.returncode == 0 and again.changed == 0, again.tail()
+
+
 def test_local_chart_must_be_the_pinned_version(cluster, release, tmp_path, versions):
     other = build_chart(tmp_path / CHART, version="0.2.0")
     run = release.run(helm_release_chart_sources={CHART: {"path": str(other)}})
