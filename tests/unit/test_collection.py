@@ -23,7 +23,7 @@ def test_galaxy_metadata_names_the_collection():
     galaxy = load(REPO / "galaxy.yml")
     assert (galaxy["namespace"], galaxy["name"]) == ("oui", "platform")
     assert re.fullmatch(r"\d+\.\d+\.\d+", galaxy["version"])
-    for ignored in ("tests", "inventories", "app", "docs", ".ci"):
+    for ignored in ("tests", "inventories", "app", "docs", ".ci", "awx", "execution-environment.yml", "cluster", "image"):
         assert ignored in galaxy["build_ignore"], ignored
 
 
