@@ -34,7 +34,7 @@ options:
   zones:
     description:
       - One entry per availability zone, with the CIDR of each tier's subnet in that zone,
-        for example C({name: eu-west-3a, public: 10.20.0.0/22, private: 10.20.32.0/19, isolated: 10.20.16.0/22}).
+        with the keys C(name), C(public), C(private) and C(isolated) (see the example).
     type: list
     elements: dict
     required: true

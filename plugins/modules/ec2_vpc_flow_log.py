@@ -9,7 +9,7 @@ module: ec2_vpc_flow_log
 short_description: Manage a VPC flow log
 version_added: 0.1.0
 description:
-  - Creates, updates (by replacement: AWS flow logs are immutable) or deletes the flow log of a VPC, subnet or
+  - Creates, updates (by replacement, as AWS flow logs are immutable) or deletes the flow log of a VPC, subnet or
     network interface. Neither amazon.aws nor community.aws has a module for flow logs.
   - A flow log is identified by its resource, traffic type and destination; the module is idempotent and supports
     check mode and diff.

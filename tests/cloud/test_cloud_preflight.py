@@ -48,3 +48,16 @@ def test_bad_plan_fails_in_preflight_before_any_call(bad, needle):
     assert "Validate the CIDR plan" in run.output or "credential" in needle
     assert "Create the VPC" not in run.output, "the play went past the preflight"
     assert "Could not connect to the endpoint URL" not in run.output, "an AWS call was attempted"
+
+
+@pytest.mark.parametrize("playbook", ["playbooks/network.yml", "playbooks/cluster.yml"])
+@pytest.mark.parametrize("kind", ["test", "adopted"])
+def test_local_and_adopted_clusters_skip_the_cloud_steps_and_say_so(playbook, kind):
+    run = run_playbook(playbook, "inventories/local/hosts.yml", extra_vars={"platform_cluster_kind": kind},
+                       env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    assert run.returncode == 0 and run.changed == 0, run.tail()
+    step = "network" if "network" in playbook else "cluster"
+    said = " ".join(run.output.replace("''", "'").split())  # the YAML callback folds and quotes messages
+    assert f"step '{step}' SKIPPED: platform_cluster_kind={kind}" in said, run.tail()
+    assert "Nothing was created" in said
+    assert "oui.platform.cloud_network :" not in run.output and "oui.platform.eks_cluster :" not in run.output
