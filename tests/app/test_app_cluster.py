@@ -78,6 +78,15 @@ def app(test_cluster):
     test_cluster.kubectl("delete", "namespace", deployed.namespace, "--wait=false", "--ignore-not-found", check=False)
 
 
+def test_check_mode_on_a_fresh_namespace_creates_nothing(app):
+    """Before the first converge: --check reports the change, lists what it would create, creates nothing."""
+    check = app.play(check=True, diff=True)
+    assert check.returncode == 0, check.tail(80)
+    assert check.changed >= 1
+    assert f"check mode: namespace {app.namespace} does not exist yet" in check.output, check.tail(80)
+    assert app.cluster.kubectl("get", "namespace", app.namespace, check=False).returncode != 0
+
+
 @pytest.fixture(scope="module")
 def converged(app):
     first = app.play()
