@@ -24,7 +24,7 @@ def many_bad_inputs(tmp_path_factory):
                       app_ingress_allowlist=["10.0.0.0/8", "10.0.0.300/8", "everyone"],
                       app_replicas=0, app_hpa_min_replicas=0, app_hpa_max_replicas=0,
                       app_ingress_host="", app_shutdown_delay_seconds=30,
-                      app_config={"LOG-LEVEL": "info"})
+                      app_config={"LOG-LEVEL": "info", "PORT": "9000"})
 
 
 @pytest.mark.parametrize("needle", [
@@ -35,6 +35,7 @@ def many_bad_inputs(tmp_path_factory):
     "app_ingress_host='' must be a DNS host name",
     "app_shutdown_delay_seconds=30 at least 0 and below app_shutdown_timeout_seconds=20",
     'app_config keys must be environment variable names; these are not: ["LOG-LEVEL"]',
+    "app_config sets PORT, which the role derives: use app_port",
 ])
 def test_the_preflight_names_each_bad_input(many_bad_inputs, needle):
     run, out = many_bad_inputs
