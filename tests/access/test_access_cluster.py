@@ -25,7 +25,9 @@ pytestmark = pytest.mark.cluster
 PLAYBOOK = "playbooks/access.yml"
 INVENTORY = "inventories/local/hosts.yml"
 MATRIX = REPO / "tests" / "access" / "matrix.yml"
-ACCESS = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "access.yml").read_text())
+# The role's defaults overlaid with the local inventory: what the converge uses (templated values aside).
+ACCESS = {**yaml.safe_load((REPO / "roles" / "access" / "defaults" / "main.yml").read_text()),
+          **yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all" / "access.yml").read_text())}
 APP_NS = ACCESS["access_app_namespaces"][0]
 PROBE = "access-probe"
 POLICY = "oui-developer-deployment-patch"
@@ -37,6 +39,13 @@ def cluster(request):
         return request.getfixturevalue("test_cluster")
     except pytest.FixtureLookupError:
         require(False, "the test_cluster fixture (issue 3) is not available in tests/conftest.py")
+
+
+@pytest.fixture(scope="module")
+def play_env(cluster) -> dict:
+    """Environment of the playbook runs: the cluster's, with the kube context named as AWX's credential does."""
+    context = cluster.kubectl("config", "current-context").stdout.strip()
+    return {**cluster.env, "OUI_KUBE_CONTEXT": context}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +76,7 @@ def probe_deployment() -> dict:
 
 
 @pytest.fixture(scope="module")
-def converged(cluster):
+def converged(cluster, play_env):
     """The app namespace (a labelled scratch one when the app role has not made it), two converges."""
     created_namespace = cluster.kubectl("get", "namespace", APP_NS, check=False).returncode != 0
     if created_namespace:
@@ -79,12 +88,12 @@ def converged(cluster):
     runs = []
     for _ in range(2):
         t0 = time.monotonic()
-        runs.append((run_playbook(PLAYBOOK, INVENTORY, env=cluster.env), time.monotonic() - t0))
+        runs.append((run_playbook(PLAYBOOK, INVENTORY, env=play_env), time.monotonic() - t0))
     state = {"runs": runs, "absent_done": False}
     yield state
     cluster.kubectl("delete", "deployment", PROBE, "-n", APP_NS, "--ignore-not-found", check=False)
     if not state["absent_done"]:
-        run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, extra_vars={"access_state": "absent"})
+        run_playbook(PLAYBOOK, INVENTORY, env=play_env, extra_vars={"access_state": "absent"})
     if created_namespace:
         cluster.kubectl("delete", "namespace", APP_NS, "--wait=false", "--ignore-not-found", check=False)
 
@@ -126,8 +135,8 @@ def test_converge_twice_second_run_changes_nothing(converged):
     assert second.changed == 0, second.tail(120)
 
 
-def test_check_mode_after_converge_reports_no_change(converged, cluster):
-    run = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, check=True, diff=True)
+def test_check_mode_after_converge_reports_no_change(converged, cluster, play_env):
+    run = run_playbook(PLAYBOOK, INVENTORY, env=play_env, check=True, diff=True)
     assert run.returncode == 0, run.tail()
     assert run.changed == 0, run.tail(120)
 
@@ -284,34 +293,34 @@ def test_admission_policy_lets_developers_restart_and_scale_only(identities, clu
     assert admin.returncode == 0, admin.stderr
 
 
-def test_exec_is_withdrawn_when_the_inventory_turns_debug_off(converged, cluster, api):
+def test_exec_is_withdrawn_when_the_inventory_turns_debug_off(converged, cluster, api, play_env):
     user, groups = subject_identity(load_matrix(MATRIX), "developer")
-    off = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, extra_vars={"access_developer_debug": False})
+    off = run_playbook(PLAYBOOK, INVENTORY, env=play_env, extra_vars={"access_developer_debug": False})
     assert off.returncode == 0, off.tail()
     assert wait_for(lambda: not can(api, user, groups, APP_NS, "create", "pods/exec"), 30), "exec still allowed"
     assert can(api, user, groups, APP_NS, "get", "pods/log")
-    back = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env)
+    back = run_playbook(PLAYBOOK, INVENTORY, env=play_env)
     assert back.returncode == 0 and back.changed > 0, back.tail()
     assert wait_for(lambda: can(api, user, groups, APP_NS, "create", "pods/exec"), 30), "exec not restored"
 
 
-def test_missing_app_namespace_stops_before_any_change(converged, cluster):
+def test_missing_app_namespace_stops_before_any_change(converged, cluster, play_env):
     missing = "oui-access-missing"
-    run = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, extra_vars={
+    run = run_playbook(PLAYBOOK, INVENTORY, env=play_env, extra_vars={
         "access_app_namespaces": [missing], "access_ci_deployer_namespace": missing,
         "access_workload_sizing": {missing: ACCESS["access_workload_sizing"][APP_NS]}})
     assert run.returncode != 0
-    assert f"app namespace(s) {missing} do not exist" in run.output, run.tail()
+    assert f"app namespace(s) {missing} do not exist" in " ".join(run.output.split()), run.tail()
     assert run.changed == 0, run.tail()
     assert cluster.kubectl("get", "namespace", missing, check=False).returncode != 0
 
 
-def test_absent_removes_everything_and_is_idempotent(converged, cluster, api):
+def test_absent_removes_everything_and_is_idempotent(converged, cluster, api, play_env):
     user, groups = subject_identity(load_matrix(MATRIX), "developer")
-    first = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, extra_vars={"access_state": "absent"})
+    first = run_playbook(PLAYBOOK, INVENTORY, env=play_env, extra_vars={"access_state": "absent"})
     converged["absent_done"] = first.returncode == 0
     assert first.returncode == 0, first.tail()
-    second = run_playbook(PLAYBOOK, INVENTORY, env=cluster.env, extra_vars={"access_state": "absent"})
+    second = run_playbook(PLAYBOOK, INVENTORY, env=play_env, extra_vars={"access_state": "absent"})
     assert second.returncode == 0 and second.changed == 0, second.tail()
     assert cluster.kubectl("get", "clusterrole", "oui-developer", check=False).returncode != 0
     assert cluster.kubectl("get", "validatingadmissionpolicy", POLICY, check=False).returncode != 0
