@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 import addons_upstream as upstream
 from addons_cluster import PRE_TAGS, cluster  # noqa: F401  (fixture)
 from addons_upstream import require
 from conftest import ENVIRONMENTS, RENDER_PASSWORD
-from helpers import run_playbook
+from helpers import REPO, run_playbook
 
 pytestmark = pytest.mark.cluster
 
@@ -36,6 +37,8 @@ def phases(cluster, role, tags, **extra):
     return run_playbook("tests/addons/role_phases.yml", extra_vars={"addon_role": role, **extra},
                         extra_args=["--tags", f"{PRE_TAGS},{tags}"], env=cluster.env)
 
+
+LOCAL_SCHEDULES = yaml.safe_load((REPO / "inventories/local/group_vars/all/backups.yml").read_text())["velero_schedules"]
 
 FOREIGN = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt-prod"},
            "spec": {"acme": {"server": "https://acme.example/directory", "email": "someone@elsewhere.example",
@@ -86,6 +89,13 @@ def test_velero_location_schedules_and_alerts(cluster, crds):
     assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "oui.platform"
     again = phases(cluster, "velero", tags)
     assert again.returncode == 0 and again.changed == 0, again.tail()
+    # --check --diff tells the truth: a TTL change is reported, and not made.
+    schedules = [{**s, "ttl": "48h"} if s["name"] == "stateful-6h" else s for s in LOCAL_SCHEDULES]
+    check = run_playbook("tests/addons/role_phases.yml", extra_vars={"addon_role": "velero", "velero_schedules": schedules},
+                         extra_args=["--tags", f"{PRE_TAGS},{tags}"], check=True, diff=True, env=cluster.env)
+    assert check.returncode == 0 and check.changed > 0, check.tail()
+    assert "48h" in check.output
+    assert cluster.get("schedule", "stateful-6h", "-n", "velero")["spec"]["template"]["ttl"] == "24h"
 
 
 def test_dashboard_configmap_is_labelled_for_grafana(cluster, crds):

@@ -37,6 +37,14 @@ def build_chart(root, version="0.1.0"):
                  "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
                      "type": "object", "properties": {"spec": {"type": "object", "properties": {
                          "message": {"type": "string"}}}}}}}]}}))
+    # A dependency with CRDs of its own, as kube-prometheus-stack ships its CRDs (charts/crds/crds/).
+    sub = root / "charts" / "crdsub"
+    (sub / "crds").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text(yaml.safe_dump({"apiVersion": "v2", "name": "crdsub", "version": "0.1.0"}))
+    gadget = yaml.safe_load((root / "crds" / "probes.yaml").read_text())
+    gadget["metadata"]["name"] = f"gadgets.{GROUP}"
+    gadget["spec"]["names"] = {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"}
+    (sub / "crds" / "gadgets.yaml").write_text(yaml.safe_dump(gadget))
     (root / "templates" / "probe.yaml").write_text(textwrap.dedent(f"""\
         apiVersion: {GROUP}/v1
         kind: Probe
@@ -85,7 +93,7 @@ def release(cluster, tmp_path_factory, versions):
     yield type("Release", (), {"run": staticmethod(run), "name": name, "namespace": namespace, "chart": chart})
     cluster.helm("uninstall", name, "-n", namespace, "--wait", check=False)
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
-    cluster.kubectl("delete", "crd", f"probes.{GROUP}", "--ignore-not-found", check=False)
+    cluster.kubectl("delete", "crd", f"probes.{GROUP}", f"gadgets.{GROUP}", "--ignore-not-found", check=False)
 
 
 def message(cluster, release):
@@ -99,13 +107,14 @@ def status(cluster, release):
 
 
 def test_first_install_applies_the_crds_before_the_chart(cluster, release):
-    cluster.kubectl("delete", "crd", f"probes.{GROUP}", "--ignore-not-found")
+    cluster.kubectl("delete", "crd", f"probes.{GROUP}", f"gadgets.{GROUP}", "--ignore-not-found")
     run = release.run()
     assert run.returncode == 0, run.tail()
     assert run.changed > 0
     crd = cluster.get("crd", f"probes.{GROUP}")
     # Applied server-side by the helper (Helm was told to skip crds/): the field manager says so.
     assert any(m["manager"] == "oui-platform" and m["operation"] == "Apply" for m in crd["metadata"]["managedFields"])
+    assert cluster.get("crd", f"gadgets.{GROUP}") is not None, "a dependency's CRDs are applied too"
     # The chart's custom resource could only be created because its CRD was there first.
     probe = cluster.get(f"probes.{GROUP}", release.name, "-n", release.namespace)
     assert probe["spec"]["message"] == "hello"
