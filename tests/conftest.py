@@ -3,25 +3,17 @@
 Fixtures for the heavier tiers live next to their tests (tests/<area>/conftest.py).
 A test that needs something unavailable calls `require()`, which skips it with the
 reason in the summary (pytest runs with -ra), or fails it when OUI_REQUIRE_ALL=1.
+Test modules import shared code from `helpers` (tests/helpers.py), never from `conftest`:
+several directories have a conftest.py, and that module name is ambiguous.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip loudly (or fail, with OUI_REQUIRE_ALL=1) when a prerequisite is missing."""
-    if condition:
-        return
-    if os.environ.get("OUI_REQUIRE_ALL") == "1":
-        pytest.fail(f"prerequisite missing (OUI_REQUIRE_ALL=1): {reason}")
-    pytest.skip(f"SKIPPED, prerequisite missing: {reason}")
+from helpers import REPO
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,21 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 _RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                     r"\s+failed=(?P<failed>\d+)", re.M)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip loudly (or fail, with OUI_REQUIRE_ALL=1) when a prerequisite is missing."""
+    if condition:
+        return
+    if os.environ.get("OUI_REQUIRE_ALL") == "1":
+        pytest.fail(f"prerequisite missing (OUI_REQUIRE_ALL=1): {reason}")
+    pytest.skip(f"SKIPPED, prerequisite missing: {reason}")
 
 
 @dataclass

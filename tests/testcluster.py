@@ -30,9 +30,7 @@ from pathlib import Path
 
 import pytest
 
-# Imported by the last line of tests/conftest.py, while that module is still
-# sys.modules["conftest"] (pytest later reuses the name for tests/*/conftest.py).
-from conftest import require
+from helpers import require
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTER_DIR = REPO / "cluster"

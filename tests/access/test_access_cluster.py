@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from access_policy import load_matrix, split_resource
-from conftest import require
+from helpers import require
 from helpers import REPO, run_playbook
 from identities import client_certificate_kubeconfig, token_kubeconfig
 

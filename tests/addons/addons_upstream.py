@@ -5,7 +5,6 @@ cached outside the repository ($OUI_CACHE_DIR/addons/gomod), never from stand-in
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -14,12 +13,11 @@ from pathlib import Path
 
 import yaml
 
-_ROOT = Path(__file__).resolve().parents[2]
-# tests/conftest.py's require(), loaded by path: several conftest.py files share that module name.
-_spec = importlib.util.spec_from_file_location("oui_tests_root_conftest", _ROOT / "tests" / "conftest.py")
-_root_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root_conftest)
-require = _root_conftest.require
+from helpers import require  # noqa: F401  (re-exported for the add-on tests)
+
+ENVIRONMENTS = ("local", "beta", "prod")
+# Render-only stand-in for the vault's Grafana password (beta/prod read vault_monitoring_grafana_admin_password).
+RENDER_PASSWORD = "render-only-password-0123456789"
 
 CACHE = Path(os.environ.get("OUI_CACHE_DIR", Path.home() / ".cache" / "oui-platform")) / "addons" / "gomod"
 

@@ -11,12 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import addons_upstream as upstream  # noqa: E402
-from addons_upstream import require  # noqa: E402
+from addons_upstream import ENVIRONMENTS, RENDER_PASSWORD, require  # noqa: E402,F401
 from helpers import run_playbook  # noqa: E402
-
-ENVIRONMENTS = ("local", "beta", "prod")
-# Render-only stand-in for the vault's Grafana password (beta/prod read vault_monitoring_grafana_admin_password).
-RENDER_PASSWORD = "render-only-password-0123456789"
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import yaml
 import addons_upstream as upstream
 from addons_cluster import PRE_TAGS, cluster  # noqa: F401  (fixture)
 from addons_upstream import require
-from conftest import ENVIRONMENTS, RENDER_PASSWORD
+from addons_upstream import ENVIRONMENTS, RENDER_PASSWORD
 from helpers import REPO, run_playbook
 
 pytestmark = pytest.mark.cluster

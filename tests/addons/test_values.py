@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from addons_upstream import module_dir, require, validate
-from conftest import ENVIRONMENTS
+from addons_upstream import ENVIRONMENTS
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from dateutil.rrule import rrulestr
 
 from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, all_objects, freeze, inject,
                           load_assets, templates)
-from tests.conftest import require
+from helpers import require
 
 ASSETS = load_assets()
 TEMPLATES = templates(ASSETS)

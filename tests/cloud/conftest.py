@@ -15,20 +15,15 @@ from pathlib import Path
 import pytest
 
 from cloud.awslocal import REGION, Moto, free_port
+from helpers import require
 
 VENV_BIN = Path(sys.executable).parent
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def require(request, condition: bool, reason: str) -> None:
-    """tests/conftest.py's require() (reached through pytest: both files are named conftest)."""
-    request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST)).require(condition, reason)
 
 
 @pytest.fixture(scope="session")
-def moto_server(request, tmp_path_factory):
+def moto_server(tmp_path_factory):
     binary = VENV_BIN / "moto_server"
-    require(request, binary.exists(), f"{binary} is missing (moto[server] from requirements.txt); run `make venv`")
+    require(binary.exists(), f"{binary} is missing (moto[server] from requirements.txt); run `make venv`")
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto_server.log"
     with log.open("w") as out:

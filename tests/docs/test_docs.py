@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
+from helpers import require
 
 pytestmark = pytest.mark.unit
 

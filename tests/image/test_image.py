@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO, require
+from helpers import REPO, require
 
 pytestmark = pytest.mark.image
 
