@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import require
+
 pytestmark = pytest.mark.cluster
 
 
@@ -265,6 +267,8 @@ def test_helm_and_helm_diff_are_the_pinned_ones(test_cluster, versions):
     helm = subprocess.run(["helm", "version", "--template", "{{.Version}}"], env=test_cluster.env,
                           capture_output=True, text=True, check=True)
     assert helm.stdout.strip() == f"v{versions['helm']}"
+    plugin = Path(test_cluster.env["HELM_PLUGINS"]) / "diff" / "bin" / "diff"
+    require(plugin.exists(), f"the helm-diff plugin was not built ({plugin}): its source is missing, see cluster/build.sh")
     diff = subprocess.run(["helm", "diff", "version"], env=test_cluster.env, capture_output=True, text=True,
                           check=True)
     assert diff.stdout.strip() == versions["helm_diff"]
