@@ -281,6 +281,11 @@ def test_network_policies_default_deny_and_allow_only_what_is_needed(env, render
     assert allowed(policies, pod, "Egress", "kube-system", 53, "TCP", dns)
     assert not allowed(policies, pod, "Egress", "kube-system", 443, "TCP", dns)
     assert not allowed(policies, pod, "Egress", "default", 53, "UDP", {})
+    # cert-manager's HTTP-01 solver pods answer the ACME challenge through the ingress controller only.
+    solver = {"acme.cert-manager.io/http01-solver": "true"}
+    assert allowed(policies, solver, "Ingress", "ingress-nginx", 8089)
+    assert not allowed(policies, solver, "Ingress", "default", 8089)
+    assert not allowed(policies, pod, "Ingress", "ingress-nginx", 8089)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
