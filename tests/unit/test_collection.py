@@ -59,10 +59,13 @@ def test_python_requirements_are_exact():
 
 def test_galaxy_requirements_match_the_bundled_collections():
     """requirements.yml (for Galaxy users) pins what the offline path actually bundles."""
-    root = Path(importlib.util.find_spec("ansible_collections").submodule_search_locations[0])
+    # ansible_collections is a namespace package: other tests may put ./collections first on sys.path.
+    roots = [Path(p) for p in importlib.util.find_spec("ansible_collections").submodule_search_locations]
     for entry in load(REPO / "requirements.yml")["collections"]:
         namespace, name = entry["name"].split(".")
-        manifest = root / namespace / name / "MANIFEST.json"
+        manifests = [root / namespace / name / "MANIFEST.json" for root in roots]
+        manifest = next((m for m in manifests if m.exists()), None)
+        assert manifest, f"{entry['name']} is not bundled in the venv (looked in {roots})"
         bundled = json.loads(manifest.read_text())["collection_info"]["version"]
         assert bundled == entry["version"], f"{entry['name']}: requirements.yml {entry['version']} != bundled {bundled}"
 
