@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Start (or reuse) the local backup stack against the cluster of $KUBECONFIG: moto's S3 on loopback
+# (path-style), the bucket, Velero's CRDs (from the Velero Go module), the velero namespace, the S3
+# credentials (a file for the server, the velero-s3 Secret the BackupStorageLocation names), the
+# location itself (as roles/velero renders it for inventories/local) and `velero server` as a local
+# process (upstream's development mode) with the AWS plugin from its plugin dir. Left running;
+# backup/down.sh stops it. Prints the environment a client needs (KEY=value lines).
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+: "${KUBECONFIG:?KUBECONFIG must name the cluster (make cluster prints it)}"
+RUN="${OUI_CACHE_DIR:-$HOME/.cache/oui-platform}/backup/run"
+PORT="${OUI_BACKUP_S3_PORT:-5311}"
+METRICS="${OUI_BACKUP_METRICS_PORT:-8385}"
+S3="http://127.0.0.1:$PORT"
+BUCKET=oui-local-backups PREFIX=oui-local NS=velero
+OUT="$(bash "$REPO/backup/build.sh")"
+KUBECTL="$(command -v kubectl)"
+mkdir -p "$RUN"
+exec 9>"$RUN/lock"; flock 9   # concurrent pytest sessions share one stack
+
+alive() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+wait_for() {  # seconds, command...
+  local n=$1; shift
+  for ((i = 0; i < n * 4; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.25; done
+  return 1
+}
+
+# S3: moto_server on loopback, credentials as a file.
+if ! alive moto; then
+  setsid "$REPO/.venv/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$RUN/moto.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$RUN/moto.pid"
+fi
+wait_for 30 curl -sf "$S3/moto-api/" || { tail -20 "$RUN/moto.log" >&2; echo "moto_server did not start on $S3" >&2; exit 1; }
+printf '[default]\naws_access_key_id=oui-local\naws_secret_access_key=oui-local\n' >"$RUN/credentials"
+chmod 600 "$RUN/credentials"
+AWS_SHARED_CREDENTIALS_FILE="$RUN/credentials" "$REPO/.venv/bin/python" - "$S3" "$BUCKET" <<'PY'
+import sys, boto3, botocore.config
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  config=botocore.config.Config(s3={"addressing_style": "path"}))
+if sys.argv[2] not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+    s3.create_bucket(Bucket=sys.argv[2])
+PY
+
+# The cluster side: CRDs, namespace, credentials Secret, backup location.
+VELERO_MOD="$(cat "$OUT/velero.module")"
+for crds in "$VELERO_MOD/config/crd/v1/bases/" "$VELERO_MOD/config/crd/v2alpha1/bases/"; do  # the server checks both
+  "$KUBECTL" apply --server-side --field-manager=oui-platform -f "$crds" >/dev/null
+  "$KUBECTL" wait --for=condition=Established --timeout=60s -f "$crds" >/dev/null
+done
+"$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
+"$KUBECTL" -n "$NS" create secret generic velero-s3 --from-file=cloud="$RUN/credentials" --dry-run=client -o yaml |
+  "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
+"$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null <<YAML
+apiVersion: velero.io/v1
+kind: BackupStorageLocation
+metadata:
+  name: default
+  namespace: $NS
+  labels: {app.kubernetes.io/managed-by: oui.platform, platform.oui.io/environment: local,
+           app.kubernetes.io/name: velero, app.kubernetes.io/component: backup-location, app.kubernetes.io/part-of: oui-platform}
+spec:
+  provider: aws
+  default: true
+  accessMode: ReadWrite
+  objectStorage: {bucket: $BUCKET, prefix: $PREFIX}
+  config: {region: us-east-1, s3Url: "$S3", s3ForcePathStyle: "true"}
+  credential: {name: velero-s3, key: cloud}
+YAML
+
+# Restore item actions (pod volume restore) read the server's own Deployment for the restore-helper
+# image. The server runs outside the cluster, so its Deployment is there with 0 replicas.
+"$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: velero
+  namespace: $NS
+  labels: {app.kubernetes.io/managed-by: oui.platform, app.kubernetes.io/name: velero, app.kubernetes.io/component: server}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app.kubernetes.io/name: velero, app.kubernetes.io/component: server}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: velero, app.kubernetes.io/component: server}}
+    spec:
+      containers: [{name: velero, image: "velero/velero:$("$OUT/velero" version --client-only | sed -n 's/^\s*Version: //p')", args: [server]}]
+YAML
+
+# The server, outside the cluster (kwok runs no containers). Restarted when it serves another cluster.
+if alive velero && [[ "$(cat "$RUN/kubeconfig" 2>/dev/null)" != "$KUBECONFIG" ]]; then
+  kill "$(cat "$RUN/velero.pid")"; sleep 1
+fi
+if ! alive velero; then
+  echo "$KUBECONFIG" >"$RUN/kubeconfig"
+  AWS_SHARED_CREDENTIALS_FILE="$RUN/credentials" setsid "$OUT/velero" server --kubeconfig "$KUBECONFIG" --namespace "$NS" \
+    --plugin-dir "$OUT/plugins" --metrics-address "127.0.0.1:$METRICS" --profiler-address 127.0.0.1:0 \
+    --uploader-type kopia --log-level info \
+    --store-validation-frequency 10s --backup-sync-period 10s >"$RUN/velero.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$RUN/velero.pid"
+fi
+phase() { "$KUBECTL" -n "$NS" get backupstoragelocation default -o jsonpath='{.status.phase}'; }
+if ! wait_for 90 bash -c "kill -0 \$(cat '$RUN/velero.pid') && [[ \"\$('$KUBECTL' -n $NS get backupstoragelocation default -o jsonpath='{.status.phase}')\" == Available ]]"; then
+  echo "backup location not Available (phase '$(phase)'); velero log:" >&2; tail -30 "$RUN/velero.log" >&2; exit 1
+fi
+echo "VELERO=$OUT/velero"
+echo "VELERO_NAMESPACE=$NS"
+echo "OUI_LOCAL_S3_URL=$S3"
+echo "AWS_SHARED_CREDENTIALS_FILE=$RUN/credentials"
+echo "OUI_BACKUP_BUCKET=$BUCKET"
+echo "OUI_BACKUP_PREFIX=$PREFIX"
+echo "OUI_BACKUP_METRICS=http://127.0.0.1:$METRICS/metrics"
+echo "OUI_BACKUP_LOG=$RUN/velero.log"
