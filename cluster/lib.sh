@@ -83,6 +83,8 @@ cluster_pids() {
 # Stop every process of the cluster and remove its state. Safe on a half-started cluster.
 remove_cluster() {
   local pids i
+  # The real node first: it belongs to this cluster (its certificates come from its CA).
+  node_down quiet
   [[ -d "$state_dir" ]] || return 0
   # Read the pids first: kwokctl deletes its pid files.
   pids="$(cluster_pids)"
@@ -102,3 +104,6 @@ remove_cluster() {
 }
 
 bin_dir="$("$cluster_dir/build.sh" --print-bin-dir)"
+# The real node (issue 9): node_up, node_down, node_load_image.
+# shellcheck source=cluster/node/lib.sh
+source "$cluster_dir/node/lib.sh"

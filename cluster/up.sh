@@ -4,8 +4,11 @@
 # is reused; a stale, half-started or outdated one is removed and replaced.
 #
 # Real: etcd, kube-apiserver (TLS, Node+RBAC, PodSecurity + NodeRestriction, service-account
-# tokens), kube-controller-manager, kube-scheduler. Simulated: the nodes (kwok).
-# Environment: OUI_CACHE_DIR (cache root), OUI_CLUSTER_API_PORT (default 16443).
+# tokens), kube-controller-manager, kube-scheduler, and one real node (oui-real-a: containerd,
+# kubelet, kube-proxy, metrics-server; cluster/node/lib.sh) where the machine allows it.
+# Simulated: the other nodes (kwok).
+# Environment: OUI_CACHE_DIR (cache root), OUI_CLUSTER_API_PORT (default 16443),
+# OUI_REAL_NODE (0: no real node; 1: fail when it cannot run; default: start it if possible).
 # shellcheck source=cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -187,6 +190,9 @@ main() {
     remove_cluster
     create_cluster
   fi
+  # The real node (cluster/node/lib.sh): started or reused; skipped with the reason printed
+  # where the machine cannot run it or OUI_REAL_NODE=0.
+  node_up
   rss="$(ps -o rss= -p "$(cat "$state_dir/pids/kube-apiserver.pid")" 2>/dev/null | tr -d ' ' || true)"
   log "kube-apiserver $("$bin_dir/kubectl" --kubeconfig "$kubeconfig" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1) on https://127.0.0.1:$api_port, RSS ${rss:-?} KiB; $(kubectl_ get nodes --no-headers | wc -l) nodes"
   echo "$kubeconfig"
