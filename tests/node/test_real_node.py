@@ -1,0 +1,395 @@
+"""The app on the test cluster's REAL node (issue 9): kubelet + containerd run its image.
+
+Unlike tests/app (kwok nodes: nothing runs, readiness is simulated), everything below
+really happens on this machine: containerd pulls nothing (the image is imported), runc
+starts the containers, the kubelet runs the startup/readiness/liveness probes, kube-proxy
+programs the Service in iptables, metrics-server feeds the HPA from the kubelet's figures.
+
+The app is deployed by the app role with the local inventory, into a namespace of its own
+(oui-real-t-<random>), with extra vars that place it on the real node (node selector +
+toleration of its taint) and use the imported image (imagePullPolicy Never). Figures are
+printed (join time, pod start to Ready, rolling-update request count, failures and p99,
+HPA replicas over time); timings are never asserted.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+import subprocess
+import threading
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, require, run_playbook
+
+pytestmark = pytest.mark.realnode
+
+NODE = "oui-real-a"
+POD_CIDR = ipaddress.ip_network("10.88.0.0/24")
+NODE_ROOT = Path("/var/lib/oui-node")
+TOLERATION = {"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _get(cluster, *args) -> dict:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def _ready(obj: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in obj.get("status", {}).get("conditions", []))
+
+
+@pytest.fixture(scope="module")
+def node(test_cluster) -> dict:
+    """The real node, Ready; skipped loudly with cluster/up.sh's reason when it is not there."""
+    reason = "; ".join(line.split("] ", 1)[-1] for line in test_cluster.start_log.splitlines()
+                       if "[real-node" in line and ("SKIPPED" in line or "FAILED" in line))
+    proc = test_cluster.kubectl("get", "node", NODE, "-o", "json", check=False)
+    require(proc.returncode == 0, f"the test cluster has no real node {NODE}: {reason or 'see make cluster'}")
+    obj = json.loads(proc.stdout)
+    require(_ready(obj), f"the real node {NODE} is not Ready: {reason or 'see /var/lib/oui-node/logs'}")
+    return obj
+
+
+@pytest.fixture(scope="module")
+def image(node) -> str:
+    """The app image built by image/build.sh, imported into the node's containerd."""
+    proc = subprocess.run(["bash", str(REPO / "image" / "build.sh")], cwd=REPO, capture_output=True, text=True,
+                          timeout=1800, check=False)
+    require(proc.returncode == 0, f"image/build.sh could not build the app image: {proc.stderr[-600:]}")
+    ref = proc.stdout.strip().splitlines()[-1]
+    t0 = time.monotonic()
+    load = subprocess.run(["bash", str(REPO / "cluster" / "node" / "load-image.sh"), ref], cwd=REPO,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert load.returncode == 0, load.stderr[-2000:]
+    print(f"\nreal node: image {ref} imported into containerd (k8s.io) in {time.monotonic() - t0:.1f} s")
+    return ref
+
+
+class RealApp:
+    def __init__(self, cluster, image_ref: str):
+        self.cluster = cluster
+        self.namespace = f"oui-real-t-{secrets.token_hex(3)}"
+        repo, tag = image_ref.rsplit(":", 1)
+        self.vars = {
+            "app_namespace": self.namespace,
+            "app_image_repository": repo,
+            "app_image_tag": tag,
+            "app_image_pull_policy": "Never",
+            "app_node_selector": {"node.oui.io/real": "true"},
+            "app_tolerations": [TOLERATION],
+            "app_hpa_min_replicas": 2,
+            "app_hpa_max_replicas": 4,
+            "app_hpa_scale_down_stabilization_seconds": 15,
+            "app_hpa_scale_down_percent": 100,
+        }
+
+    def play(self, **extra):
+        return run_playbook("playbooks/app.yml", "inventories/local/hosts.yml", extra_vars={**self.vars, **extra},
+                            env=self.cluster.env, timeout=900)
+
+    def pods(self) -> list[dict]:
+        items = _get(self.cluster, "pods", "-n", self.namespace, "-l", "app.kubernetes.io/name=oui-app")["items"]
+        return [p for p in items if "deletionTimestamp" not in p["metadata"]]
+
+    def service_url(self, path: str = "/") -> str:
+        svc = _get(self.cluster, "service", "oui-app", "-n", self.namespace)
+        return f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}{path}"
+
+    def wait_ready(self, count: int | None = None, timeout: float = 180) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            pods = self.pods()
+            if pods and all(_ready(p) for p in pods) and (count is None or len(pods) == count):
+                return pods
+            if time.monotonic() > deadline:
+                pytest.fail(f"pods not Ready after {timeout} s: " + json.dumps(
+                    [(p["metadata"]["name"], p["status"].get("phase"), p["status"].get("containerStatuses"))
+                     for p in pods])[:3000])
+            time.sleep(1)
+
+    def replicas(self) -> int:
+        return int(_get(self.cluster, "deployment", "oui-app", "-n", self.namespace)["status"].get("replicas", 0))
+
+
+@pytest.fixture(scope="module")
+def app(test_cluster, node, image):
+    """The app role deployed onto the real node; removed (app_state=absent) at the end."""
+    app = RealApp(test_cluster, image)
+    t0 = time.monotonic()
+    run = app.play()
+    assert run.returncode == 0, run.tail()
+    print(f"\nreal node: app role converged into {app.namespace} in {time.monotonic() - t0:.1f} s")
+    try:
+        yield app
+    finally:
+        gone = app.play(app_state="absent")
+        assert gone.returncode == 0, gone.output[-3000:]
+
+
+def test_node_joined_and_is_ready(node, versions):
+    info = node["status"]["nodeInfo"]
+    labels = node["metadata"]["labels"]
+    assert info["kubeletVersion"] == f"v{versions['kubernetes']}"
+    assert info["containerRuntimeVersion"].startswith("containerd://")
+    assert labels["node.oui.io/real"] == "true"
+    assert labels["topology.kubernetes.io/zone"] in {"a", "b", "c"}
+    assert "kwok.x-k8s.io/node" not in node["metadata"].get("annotations", {}), "kwok must not manage the real node"
+    assert {"key": "node.oui.io/real", "value": "true", "effect": "NoSchedule"} in node["spec"]["taints"]
+    join = (NODE_ROOT / "join-seconds").read_text().strip() if (NODE_ROOT / "join-seconds").exists() else "?"
+    print(f"\nreal node: {NODE} Ready, kubelet {info['kubeletVersion']}, {info['containerRuntimeVersion']}, "
+          f"kernel {info['kernelVersion']}; join (kubelet start -> Node Ready) {join} s")
+
+
+def test_pods_run_on_the_real_node_and_pass_their_real_probes(app, test_cluster):
+    pods = app.wait_ready()
+    assert len(pods) >= 2
+    for pod in pods:
+        assert pod["spec"]["nodeName"] == NODE
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in POD_CIDR, pod["status"]["podIP"]
+        status = pod["status"]["containerStatuses"][0]
+        assert status["containerID"].startswith("containerd://")
+        assert status["ready"] and "running" in status["state"]
+        ready_at = _ts(next(c["lastTransitionTime"] for c in pod["status"]["conditions"] if c["type"] == "Ready"))
+        started = _ts(status["state"]["running"]["startedAt"])
+        created = _ts(pod["metadata"]["creationTimestamp"])
+        print(f"\nreal node: pod {pod['metadata']['name']} {pod['status']['podIP']}: created -> container started "
+              f"{(started - created).total_seconds():.0f} s, container started -> Ready "
+              f"{(ready_at - started).total_seconds():.0f} s (1 s resolution)")
+    # The containers are really there: the node's containerd lists them.
+    ids = {p["status"]["containerStatuses"][0]["containerID"].split("//", 1)[1] for p in pods}
+    crictl = _crictl(test_cluster, "ps", "-q")
+    assert ids <= set(crictl.split()), f"containerd does not run {ids}: {crictl}"
+
+
+def _crictl(test_cluster, *args) -> str:
+    bin_dir = subprocess.run(["bash", str(REPO / "cluster" / "node" / "build.sh"), "--print-bin-dir"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    proc = subprocess.run([f"{bin_dir}/crictl", "--runtime-endpoint", "unix:///run/oui-node/containerd/containerd.sock",
+                           *args], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_service_cluster_ip_answers_hello(app, test_cluster):
+    pods = app.wait_ready()
+    with urllib.request.urlopen(app.service_url("/"), timeout=5) as resp:
+        body = resp.read().decode()
+    assert resp.status == 200 and body.strip() == "Hello OUI!", body
+    # Only real-node pods behind the Service (kwok pods have fake IPs).
+    slices = _get(test_cluster, "endpointslices", "-n", app.namespace, "-l", "kubernetes.io/service-name=oui-app")
+    addresses = {a for s in slices["items"] for e in s.get("endpoints") or [] for a in e["addresses"]}
+    assert addresses and addresses <= {p["status"]["podIP"] for p in pods}, addresses
+    print(f"\nreal node: GET {app.service_url('/')} (kube-proxy iptables) -> {resp.status} {body.strip()!r}; "
+          f"endpoints {sorted(addresses)}")
+
+
+def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
+    """A pod on the real node fetches /metrics through the Service; its answer comes back in
+    the pod's termination message (read from the API, not from the kubelet)."""
+    url = app.service_url("/metrics")
+    script = (f"fetch('{url}').then(async r => {{ const t = await r.text();"
+              " const app = t.split('\\n').filter(l => /^(http_|app_info)/.test(l)).join('\\n');"
+              " require('fs').writeFileSync('/dev/termination-log', r.status + '\\n' + app.slice(0, 3000));"
+              " process.exit(r.status === 200 && t.includes('http_requests_total') ? 0 : 1); })"
+              ".catch(e => { require('fs').writeFileSync('/dev/termination-log', String(e)); process.exit(2); })")
+    name = f"metrics-probe-{secrets.token_hex(2)}"
+    pod = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": app.namespace, "labels": {"app.kubernetes.io/name": "metrics-probe"}},
+        "spec": {
+            "restartPolicy": "Never", "nodeSelector": {"node.oui.io/real": "true"}, "tolerations": [TOLERATION],
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "fetch", "image": image, "imagePullPolicy": "Never", "command": ["node", "-e", script],
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "96Mi"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }
+    test_cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            obj = _get(test_cluster, "pod", name, "-n", app.namespace)
+            if obj["status"].get("phase") in ("Succeeded", "Failed") or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        term = (obj["status"].get("containerStatuses") or [{}])[0].get("state", {}).get("terminated", {})
+        message = term.get("message", "")
+        assert obj["status"].get("phase") == "Succeeded", f"{obj['status'].get('phase')}: {message[:1500]}"
+        assert message.startswith("200") and "http_requests_total" in message
+        lines = [ln for ln in message.splitlines() if ln.startswith("http_requests_total")]
+        print(f"\nreal node: pod {name} on {obj['spec']['nodeName']} fetched {url}: {message.splitlines()[0]}, "
+              f"{lines[:2]}")
+    finally:
+        test_cluster.kubectl("delete", "pod", name, "-n", app.namespace, "--ignore-not-found", "--wait=false")
+
+
+class Load:
+    """A bounded request loop from this process against a URL: counts, failures, latencies."""
+
+    def __init__(self, url: str, workers: int = 4, pause: float = 0.02):
+        self.url, self.workers, self.pause = url, workers, pause
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
+
+    def _run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as resp:
+                    body = resp.read()
+                ok = resp.status == 200 and body.strip() == b"Hello OUI!"
+                err = None if ok else f"{resp.status} {body[:60]!r}"
+            except Exception as exc:  # noqa: BLE001 - every failure counts
+                err = f"{type(exc).__name__}: {exc}"
+            with self.lock:
+                self.latencies.append(time.monotonic() - t0)
+                if err:
+                    self.failures.append(err)
+            if self.pause:
+                time.sleep(self.pause)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+
+    def summary(self) -> str:
+        lat = sorted(self.latencies)
+        p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
+        return (f"{len(lat)} requests, {len(self.failures)} failed, p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
+                f"max {p(1.0):.1f} ms")
+
+
+def test_rolling_update_under_load_has_zero_failed_requests(app, test_cluster):
+    app.wait_ready()
+    before = {p["metadata"]["name"] for p in app.pods()}
+    with Load(app.service_url("/")) as load:
+        time.sleep(5)
+        # A configuration change: the ConfigMap's checksum annotation rolls the pods.
+        run = app.play(app_config={"LOG_LEVEL": "info"})
+        assert run.returncode == 0, run.output[-3000:]
+        test_cluster.kubectl("-n", app.namespace, "rollout", "status", "deployment/oui-app", "--timeout=180s",
+                             timeout=200)
+        time.sleep(5)
+    after = {p["metadata"]["name"] for p in app.wait_ready()}
+    assert not before & after, f"the pods were not replaced: {sorted(before & after)}"
+    print(f"\nreal node: rolling update (config change) under load: {load.summary()}")
+    assert load.latencies, "no request was made"
+    assert not load.failures, f"{len(load.failures)} failed requests, e.g. {load.failures[:5]}"
+
+
+def test_killed_and_frozen_containers_are_restarted_by_the_kubelet(app, test_cluster):
+    pods = app.wait_ready()
+    pod = pods[0]
+    name = pod["metadata"]["name"]
+    cid = pod["status"]["containerStatuses"][0]["containerID"].split("//", 1)[1]
+    restarts = pod["status"]["containerStatuses"][0]["restartCount"]
+
+    def pid_of(container_id: str) -> int:
+        return int(json.loads(_crictl(test_cluster, "inspect", container_id))["info"]["pid"])
+
+    def wait_restart(count: int, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            obj = _get(test_cluster, "pod", name, "-n", app.namespace)
+            st = obj["status"]["containerStatuses"][0]
+            if st["restartCount"] >= count and st.get("ready"):
+                return obj
+            time.sleep(1)
+        pytest.fail(f"{name}: restartCount did not reach {count} within {timeout} s")
+
+    # 1. SIGKILL the app's process (from the host, as an OOM kill or a crash would).
+    t0 = time.monotonic()
+    os.kill(pid_of(cid), 9)
+    obj = wait_restart(restarts + 1, 120)
+    last = obj["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    print(f"\nreal node: killed {name} (SIGKILL): restartCount {restarts} -> "
+          f"{obj['status']['containerStatuses'][0]['restartCount']}, last exit {last.get('exitCode')} "
+          f"({last.get('reason')}), Ready again after {time.monotonic() - t0:.0f} s")
+    assert last.get("exitCode") == 137
+
+    # 2. Freeze it (SIGSTOP): only the liveness probe can notice; the kubelet restarts it.
+    cid = obj["status"]["containerStatuses"][0]["containerID"].split("//", 1)[1]
+    t0 = time.monotonic()
+    os.kill(pid_of(cid), 19)
+    obj = wait_restart(restarts + 2, 180)
+    events = _get(test_cluster, "events", "-n", app.namespace, "--field-selector", f"involvedObject.name={name}")
+    history = [(e["reason"], e.get("message", "")[:90], e.get("count", 1)) for e in events["items"]]
+    print(f"real node: froze {name} (SIGSTOP): restarted by the kubelet after {time.monotonic() - t0:.0f} s; "
+          f"events: " + "; ".join(f"{r} x{c}: {m}" for r, m, c in history))
+    assert any(r == "Unhealthy" and "Liveness probe failed" in m for r, m, _ in history), history
+    assert any(r == "Killing" and "liveness" in m for r, m, _ in history), history
+
+
+def test_pod_violating_restricted_is_refused_by_admission(app, test_cluster):
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "privileged-probe", "namespace": app.namespace},
+           "spec": {"nodeSelector": {"node.oui.io/real": "true"}, "tolerations": [TOLERATION],
+                    "containers": [{"name": "c", "image": "localhost/oui-node/pause:any", "imagePullPolicy": "Never",
+                                    "securityContext": {"privileged": True}}]}}
+    proc = test_cluster.kubectl("apply", "-f", "-", input=json.dumps(pod), check=False)
+    assert proc.returncode != 0
+    assert re.search(r'violates PodSecurity "restricted', proc.stderr), proc.stderr
+    assert test_cluster.kubectl("get", "pod", "privileged-probe", "-n", app.namespace, check=False).returncode != 0
+    print(f"\nreal node: refused by admission before any kubelet saw it: {proc.stderr.strip()[:200]}")
+
+
+def test_hpa_scales_out_under_load_and_back_in(app, test_cluster):
+    app.wait_ready()
+    minimum = app.vars["app_hpa_min_replicas"]
+    timeline: list[tuple[int, int, str]] = []
+    t0 = time.monotonic()
+
+    def sample() -> int:
+        hpa = _get(test_cluster, "hpa", "oui-app", "-n", app.namespace)
+        metrics = hpa["status"].get("currentMetrics") or []
+        cpu = next((m["resource"]["current"].get("averageUtilization") for m in metrics
+                    if m.get("resource", {}).get("name") == "cpu"), None)
+        n = app.replicas()
+        timeline.append((int(time.monotonic() - t0), n, f"cpu {cpu}%"))
+        return n
+
+    peak = 0
+    with Load(app.service_url("/"), workers=8, pause=0) as load:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            peak = max(peak, sample())
+            if peak > minimum:
+                time.sleep(10)
+                peak = max(peak, sample())
+                break
+            time.sleep(5)
+    print(f"\nreal node: HPA load: {load.summary()}")
+    scaled_out = peak > minimum
+    deadline = time.monotonic() + 240
+    while scaled_out and time.monotonic() < deadline:
+        if sample() <= minimum:
+            break
+        time.sleep(5)
+    print("real node: HPA replicas over time (s, replicas, cpu): "
+          + ", ".join(f"{s}s={n} ({c})" for s, n, c in timeline))
+    assert scaled_out, f"the HPA did not scale out under load: {timeline}"
+    assert timeline[-1][1] <= minimum, f"the HPA did not scale back in: {timeline}"
