@@ -10,6 +10,8 @@
 #                   untouched: its hash keys the shared cluster's build) and a go.sum that also
 #                   covers what only kubelet and kube-proxy import.
 #   metrics-server  sigs.k8s.io/metrics-server, from its own module at the pinned version.
+#   coredns         CoreDNS with the plugins cluster DNS needs (wrapper module cluster/node/
+#                   modules/coredns), at the pinned version: the cluster's DNS, run on the host.
 #   crictl          sigs.k8s.io/cri-tools, from its own module at the pinned version (teardown
 #                   and debugging through the CRI).
 #   pause           the pod sandbox's pause binary: build/pause/linux/pause.c of the same
@@ -23,7 +25,8 @@
 # The Go build and module caches are the test cluster's (gocache/, gomod/), so kubelet and
 # kube-proxy reuse the packages cluster/build.sh already compiled. This script never changes
 # cluster/build.sh's key.
-# The versions must equal vars/versions.yml (kubernetes, metrics_server): a mismatch stops it.
+# The versions must equal vars/versions.yml (kubernetes, metrics_server, cri_tools, coredns):
+# a mismatch stops it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,7 +38,7 @@ die() { echo "cluster/node/build.sh: ERROR: $*" >&2; exit 1; }
 log() { echo "[node-build $(date -u +%H:%M:%S)] $*" >&2; }
 
 build_key() {
-  (cd "$here" && cat build.sh modules/kubernetes/go.mod modules/kubernetes/go.sum) | sha256sum | cut -c1-12
+  (cd "$here" && cat build.sh && find modules -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-12
 }
 key="$(build_key)"
 out="$cache_root/node-$key"
@@ -132,6 +135,18 @@ build_metrics_server() {
   timed metrics-server go_install_ms
 }
 
+build_coredns() {
+  local v
+  v="$(required coredns github.com/coredns/coredns)"
+  [[ "$v" == "v$(pinned coredns)" ]] \
+    || die "vars/versions.yml pins coredns=$(pinned coredns) but cluster/node/modules/coredns/go.mod requires $v"
+  go_build_coredns() {
+    (cd "$here/modules/coredns" && nice -n 10 go build -trimpath \
+      -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=" -o "$bin/.coredns.tmp" .)
+  }
+  timed coredns go_build_coredns
+}
+
 build_crictl() {
   local v
   v="$(pinned cri_tools)"
@@ -159,15 +174,16 @@ build_pause() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(node metrics-server crictl pause)
+[[ ${#components[@]} -gt 0 ]] || components=(node metrics-server coredns crictl pause)
 log "building ${components[*]} into $bin (cache $cache_root, GOMAXPROCS=$GOMAXPROCS)"
 for c in "${components[@]}"; do
   case "$c" in
     node) build_node ;;
     metrics-server) build_metrics_server ;;
+    coredns) build_coredns ;;
     crictl) build_crictl ;;
     pause) build_pause ;;
-    *) die "unknown component '$c' (node, metrics-server, crictl, pause)" ;;
+    *) die "unknown component '$c' (node, metrics-server, coredns, crictl, pause)" ;;
   esac
 done
 log "done in $(awk -v s="$(($(date +%s) - started))" 'BEGIN{printf "%.1f", s/60}') min; binaries in $bin"

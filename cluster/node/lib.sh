@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # sourced by cluster/lib.sh (which sets cluster_dir, state_dir, kubeconfig, bin_dir...)
 # The real node of the test cluster (issue 9): containerd (its own instance), kubelet,
-# kube-proxy (iptables) and metrics-server run as local processes and join the kwok cluster
+# kube-proxy (iptables), metrics-server and CoreDNS run as local processes and join the kwok cluster
 # as one more Node. Sourced by cluster/lib.sh, after it set cluster_dir, cache_root,
 # state_dir, kubeconfig, bin_dir, log and die.
 #
@@ -8,6 +8,7 @@
 #   /var/lib/oui-node/   containerd root, kubelet root, CNI state, certs, configs, logs, pids
 #   /run/oui-node/       containerd state and socket
 #   /sys/fs/cgroup/<controller>/oui-node   the pods' cgroups (kubelet cgroupRoot)
+#   kube-system/kube-dns  the cluster DNS Service -> CoreDNS on the node IP, port 53
 #   oui-cni0             the pods' bridge (10.88.0.0/24), iptables chains CNI-* and KUBE-*
 # Docker's containerd (/run/containerd) is never touched.
 #
@@ -31,7 +32,11 @@ node_pause_image="localhost/oui-node/pause:$(sed -n 's/^  kubernetes: "\(.*\)"$/
 # metrics-server listens here (the host); the API server reaches it through an ExternalName
 # Service (kube-system/metrics-server -> localhost).
 node_metrics_port=4443
-node_daemons=(containerd kubelet kube-proxy metrics-server)
+# CoreDNS listens on the node IP, port 53; pods reach it through the Service kube-system/kube-dns
+# (ClusterIP, an EndpointSlice naming the node IP). Health and readiness on loopback.
+node_dns_health=18080
+node_dns_ready=18181
+node_daemons=(containerd kubelet kube-proxy metrics-server coredns)
 node_bin_dir="$("$cluster_dir/node/build.sh" --print-bin-dir)"
 
 nlog() { echo "[real-node $(date -u +%H:%M:%S)] $*" >&2; }
@@ -61,7 +66,7 @@ node_machine_problem() {
     [[ -x "$node_cni_bin/$c" ]] || { echo "CNI plugin $node_cni_bin/$c is missing (apt-get install containernetworking-plugins)"; return; }
   done
   [[ -n "$(node_ip)" ]] || { echo "no IPv4 default route (the kubelet needs a node IP)"; return; }
-  for c in 10250 10248 10249 10256 "$node_metrics_port"; do
+  for c in 10250 10248 10249 10256 "$node_metrics_port" "$node_dns_health" "$node_dns_ready" 53; do
     if [[ -n "$(ss -Hltn "sport = :$c" 2>/dev/null)" ]] && ! node_daemon_alive kubelet; then
       echo "port $c (kubelet/kube-proxy/metrics-server) is taken by another process"; return
     fi
@@ -159,12 +164,14 @@ node_certs() {
   # The default ClusterRoleBinding system:node-proxier binds the user system:kube-proxy.
   node_cert kube-proxy "/CN=system:kube-proxy"
   node_cert metrics-server "/CN=oui-node:metrics-server"
+  node_cert coredns "/CN=oui-node:coredns"
   node_cert metrics-server-serving "/CN=metrics-server.kube-system.svc" \
     "extendedKeyUsage=serverAuth
 subjectAltName=DNS:metrics-server.kube-system.svc,DNS:metrics-server.kube-system.svc.cluster.local,DNS:localhost,IP:127.0.0.1"
   node_kubeconfig kubelet
   node_kubeconfig kube-proxy
   node_kubeconfig metrics-server
+  node_kubeconfig coredns
 }
 
 # --- containerd ---------------------------------------------------------------------------
@@ -273,7 +280,7 @@ node_start_containerd() {
 # --- kubelet, kube-proxy -------------------------------------------------------------------
 
 node_kubelet_config() {
-  local ip="$1" c
+  local ip="$1" dns="$2" c
   # The pods' cgroup root must exist in every controller (cgroup v1, cgroupfs driver).
   for c in /sys/fs/cgroup/*/; do
     [[ "$c" == */unified/ ]] && continue
@@ -296,6 +303,7 @@ authentication:
   x509: {clientCAFile: $node_etc/ca.crt}
 authorization: {mode: Webhook}
 clusterDomain: cluster.local
+clusterDNS: [$dns]
 resolvConf: /etc/resolv.conf
 failSwapOn: false
 registerWithTaints:
@@ -426,12 +434,100 @@ node_start_metrics_server() {
     --metric-resolution 15s
 }
 
+# --- cluster DNS (CoreDNS on the host) ------------------------------------------------------
+
+node_dns_objects() {
+  local ip="$1"
+  cat <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: oui-node:coredns
+  labels: {app.kubernetes.io/name: coredns, app.kubernetes.io/part-of: oui-test-cluster}
+rules:
+  - apiGroups: [""]
+    resources: [services, pods, namespaces]
+    verbs: [list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: oui-node:coredns
+  labels: {app.kubernetes.io/name: coredns, app.kubernetes.io/part-of: oui-test-cluster}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "oui-node:coredns"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "oui-node:coredns"}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS, app.kubernetes.io/part-of: oui-test-cluster}
+spec:
+  type: ClusterIP
+  ports:
+    - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+    - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+---
+# No selector: CoreDNS is a host process; this slice names the node IP.
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-oui-node
+  namespace: kube-system
+  labels:
+    kubernetes.io/service-name: kube-dns
+    endpointslice.kubernetes.io/managed-by: oui-node
+    app.kubernetes.io/part-of: oui-test-cluster
+addressType: IPv4
+endpoints:
+  - addresses: ["$ip"]
+    conditions: {ready: true}
+    nodeName: $node_name
+ports:
+  - {name: dns, port: 53, protocol: UDP}
+  - {name: dns-tcp, port: 53, protocol: TCP}
+EOF
+}
+
+# Create the DNS Service (the API server picks its ClusterIP) and print the ClusterIP.
+node_dns_service() {
+  node_dns_objects "$1" | node_kubectl apply --server-side --force-conflicts --field-manager oui-node -f - >/dev/null
+  node_kubectl -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}'
+}
+
+node_start_coredns() {
+  local ip="$1"
+  cat >"$node_etc/Corefile" <<EOF
+.:53 {
+    bind $ip
+    errors
+    health 127.0.0.1:$node_dns_health
+    ready 127.0.0.1:$node_dns_ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $node_etc/coredns.kubeconfig
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }
+    forward . /etc/resolv.conf
+    cache 30
+    loadbalance
+    reload
+}
+EOF
+  node_start_daemon coredns "$node_bin_dir/coredns" -conf "$node_etc/Corefile"
+}
+
 # --- up / down -----------------------------------------------------------------------------
 
 # Start the node (or reuse a healthy one). Never fails the cluster start: a node that cannot
 # run is reported and skipped, unless OUI_REAL_NODE=1 asks for it explicitly.
 node_up() {
-  local problem ip t0 i
+  local problem ip dns t0 i
   if [[ "${OUI_REAL_NODE:-auto}" == 0 ]]; then
     nlog "skipped: OUI_REAL_NODE=0 (only the simulated kwok nodes)"
     node_down quiet
@@ -460,7 +556,7 @@ node_up() {
     [[ "${OUI_REAL_NODE:-auto}" != 1 ]] || die "OUI_REAL_NODE=1 but the build failed"
     return 0
   fi
-  node_down quiet
+  node_down quiet force
   ip="$(node_ip)"
   mkdir -p "$node_etc" "$node_logs" "$node_pids"
   node_certs
@@ -468,7 +564,9 @@ node_up() {
   node_containerd_config
   node_start_containerd || { node_failed "containerd did not start"; return 0; }
   node_import_pause || { node_failed "could not import the pause image"; return 0; }
-  node_kubelet_config "$ip"
+  dns="$(node_dns_service "$ip")" || { node_failed "could not create the kube-dns Service"; return 0; }
+  node_start_coredns "$ip"
+  node_kubelet_config "$ip" "$dns"
   node_start_kubelet "$ip"
   for i in $(seq 1 120); do
     [[ "$(node_kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]] && break
@@ -489,12 +587,16 @@ node_up() {
   done
   node_daemon_alive kube-proxy || { tail -n 20 "$node_logs/kube-proxy.log" >&2; node_failed "kube-proxy did not start"; return 0; }
   node_daemon_alive metrics-server || { tail -n 20 "$node_logs/metrics-server.log" >&2; node_failed "metrics-server did not start"; return 0; }
-  nlog "real node $node_name Ready in $(cat "$node_root/join-seconds") s (containerd $(containerd --version | awk '{print $3}'), kubelet and kube-proxy $("$node_bin_dir/kubelet" --version | awk '{print $2}'), pods in $node_pod_cidr on $node_bridge; logs in $node_logs)"
+  node_daemon_alive coredns || { tail -n 20 "$node_logs/coredns.log" >&2; node_failed "CoreDNS did not start"; return 0; }
+  nlog "real node $node_name Ready in $(cat "$node_root/join-seconds") s (containerd $(containerd --version | awk '{print $3}'), kubelet and kube-proxy $("$node_bin_dir/kubelet" --version | awk '{print $2}'), pods in $node_pod_cidr on $node_bridge, cluster DNS $dns; logs in $node_logs)"
 }
 
 node_failed() {
-  nlog "FAILED: $1; the real node is stopped (logs in $node_logs); the kwok nodes are unaffected"
-  node_down quiet
+  nlog "FAILED: $1; the real node is stopped; the kwok nodes are unaffected"
+  rm -rf "$cache_root/real-node-failed-logs"
+  cp -r "$node_logs" "$cache_root/real-node-failed-logs" 2>/dev/null
+  nlog "its logs: $cache_root/real-node-failed-logs"
+  node_down quiet force
   [[ "${OUI_REAL_NODE:-auto}" != 1 ]] || die "OUI_REAL_NODE=1 but $1"
 }
 
@@ -505,11 +607,18 @@ node_down() {
   # Best effort to the end: one step that fails must not leave the rest behind.
   local -
   set +e +o pipefail
-  local quiet="${1:-}" d c ns chain table m ipt pass
+  local quiet="${1:-}" force="${2:-}" d c ns chain table m ipt pass owner
   if [[ ! -d "$node_root" && ! -d "$node_run" ]]; then
     [[ -n "$quiet" ]] || nlog "no real node to stop"
     return 0
   fi
+  # One real node per machine: another cache directory's cluster that still exists keeps it.
+  owner="$(cat "$node_etc/cluster" 2>/dev/null)"
+  if [[ -z "$force" && -n "$owner" && "$owner" != "$state_dir" && -d "$owner" ]]; then
+    nlog "left running: the real node belongs to the test cluster at $owner"
+    return 0
+  fi
+  node_stop_daemon coredns
   node_stop_daemon metrics-server
   node_stop_daemon kube-proxy
   node_stop_daemon kubelet
@@ -571,6 +680,7 @@ node_down() {
   if [[ -f "$kubeconfig" ]]; then
     node_kubectl delete node "$node_name" --ignore-not-found --wait=false >/dev/null 2>&1 || true
     node_kubectl delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
+    node_kubectl -n kube-system delete endpointslice kube-dns-oui-node --ignore-not-found >/dev/null 2>&1 || true
   fi
   rm -rf "$node_run" "$node_root"
   [[ -n "$quiet" ]] || nlog "real node $node_name stopped; its sandboxes, netns, iptables chains, mounts, bridge and cgroups removed"

@@ -195,9 +195,9 @@ def test_service_cluster_ip_answers_hello(app, test_cluster):
 
 
 def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
-    """A pod on the real node fetches /metrics through the Service; its answer comes back in
-    the pod's termination message (read from the API, not from the kubelet)."""
-    url = app.service_url("/metrics")
+    """A pod on the real node fetches /metrics through the Service, by its cluster DNS name
+    (CoreDNS); the answer comes back in the pod's termination message (read from the API)."""
+    url = f"http://oui-app.{app.namespace}.svc.cluster.local/metrics"
     script = (f"fetch('{url}').then(async r => {{ const t = await r.text();"
               " const app = t.split('\\n').filter(l => /^(http_|app_info)/.test(l)).join('\\n');"
               " require('fs').writeFileSync('/dev/termination-log', r.status + '\\n' + app.slice(0, 3000));"
@@ -232,7 +232,8 @@ def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
         assert obj["status"].get("phase") == "Succeeded", f"{obj['status'].get('phase')}: {message[:1500]}"
         assert message.startswith("200") and "http_requests_total" in message
         lines = [ln for ln in message.splitlines() if ln.startswith("http_requests_total")]
-        print(f"\nreal node: pod {name} on {obj['spec']['nodeName']} fetched {url}: {message.splitlines()[0]}, "
+        print(f"\nreal node: pod {name} on {obj['spec']['nodeName']} fetched {url} (cluster DNS -> Service): "
+              f"{message.splitlines()[0]}, "
               f"{lines[:2]}")
     finally:
         test_cluster.kubectl("delete", "pod", name, "-n", app.namespace, "--ignore-not-found", "--wait=false")
