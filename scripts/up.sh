@@ -4,9 +4,12 @@
 #   - Docker answers and the internet is reachable: a kind cluster (3 workers in zones a, b, c)
 #     built at the pinned node image, the app image built and loaded into it, the cluster
 #     stamped with its identity (playbooks/adopt.yml), then playbooks/site.yml (add-ons too).
-#   - otherwise: the project's test cluster (`make cluster`: real control plane, kwok nodes),
-#     then playbooks/app.yml and playbooks/verify.yml. Nothing runs in kwok's pods, so the
-#     image is not loaded and the add-ons (upstream charts and images) are not installed.
+#   - otherwise: the project's test cluster (`make cluster`: real control plane, kwok nodes,
+#     and a real node where the machine can run one), then playbooks/app.yml and
+#     playbooks/verify.yml. Nothing runs in kwok's pods; when the real node runs, the app
+#     image is also built, imported into its containerd and deployed onto it (namespace
+#     oui-real), and `GET /` through its Service must answer `Hello OUI!`. The add-ons
+#     (upstream charts and images) are not installed.
 # OUI_UP_TARGET=kind|test forces a choice (kind still needs Docker and the internet).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,5 +79,24 @@ say "test cluster: KUBECONFIG=$KUBECONFIG"
 "${playbook[@]}" playbooks/access.yml
 "${playbook[@]}" playbooks/verify.yml
 say "done: the app is deployed to the test cluster, namespace oui, with its access control; its pods are SIMULATED (kwok nodes run no container)"
-say "skipped: the app image (no container runs on kwok nodes: make image builds and tests it where Docker is)"
+
+# The real node (cluster/node/): the same role deploys the image onto it, for real.
+real_node=oui-real-a
+if [ "$(kubectl get node "$real_node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
+  image=$(bash image/build.sh | tail -n 1)
+  bash cluster/node/load-image.sh "$image"
+  "${playbook[@]}" playbooks/app.yml -e "$(printf '{"app_namespace": "oui-real", "app_image_repository": "%s", "app_image_tag": "%s", "app_image_pull_policy": "Never", "app_hpa_min_replicas": 2, "app_hpa_max_replicas": 4, "app_node_selector": {"node.oui.io/real": "true"}, "app_tolerations": [{"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}' "${image%%:*}" "${image#*:}")"
+  kubectl -n oui-real get pods -o wide
+  url="http://$(kubectl -n oui-real get service oui-app -o jsonpath='{.spec.clusterIP}'):80/"
+  answer=$(curl -s -m 10 "$url" || true)
+  if [ "$answer" != "Hello OUI!" ]; then
+    say "FAILED: GET $url through the Service answered '${answer:-nothing}', not 'Hello OUI!'" >&2
+    exit 1
+  fi
+  say "GET $url -> $answer"
+  say "done: the app's pods REALLY RUN on the real node $real_node (namespace oui-real: containerd + runc, real probes, kube-proxy Service), image $image"
+else
+  say "skipped: the real node $real_node is not running (make cluster printed why; OUI_REAL_NODE=0 turns it off), so no pod really runs"
+  say "skipped: the app image (no container runs on kwok nodes: make image builds and tests it where Docker is)"
+fi
 say "skipped: network, cluster (cloud only), add-ons and backups (playbooks/site.yml): add-ons need upstream charts and images"
