@@ -67,11 +67,25 @@ node_machine_problem() {
   done
   [[ -n "$(node_ip)" ]] || { echo "no IPv4 default route (the kubelet needs a node IP)"; return; }
   for c in 10250 10248 10249 10256 "$node_metrics_port" "$node_dns_health" "$node_dns_ready" 53; do
-    if [[ -n "$(ss -Hltn "sport = :$c" 2>/dev/null)" ]] && ! node_daemon_alive kubelet; then
-      echo "port $c (kubelet/kube-proxy/metrics-server) is taken by another process"; return
+    if node_port_taken "$c"; then
+      echo "port $c (the kubelet's, kube-proxy's, metrics-server's or CoreDNS's) is taken by another process: $(ss -Hltnp "sport = :$c" | head -1)"
+      return
     fi
   done
   return 0
+}
+
+# Is this TCP port listened on by a process that is not one of the node's own daemons?
+node_port_taken() {
+  local pid d ours
+  for pid in $(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    ours=""
+    for d in "${node_daemons[@]}"; do
+      [[ "$(node_daemon_pid "$d" 2>/dev/null)" == "$pid" ]] && ours=1
+    done
+    [[ -n "$ours" ]] || return 0
+  done
+  return 1
 }
 
 # pid of a node daemon, only while its command line still names the node's directories.
