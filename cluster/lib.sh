@@ -36,8 +36,12 @@ take_lock() {
 # Its own health checks call `kubectl` from PATH: ours comes first. The lock's fd 9 is closed for it: the components it starts outlive this script and must
 # not inherit (and so hold) the lock.
 kwokctl_offline() {
+  local direct
+  # The components inherit this environment: the API server reaches the real node's kubelet
+  # (logs, exec, port-forward; cluster/node/) at the node IP, directly.
+  direct="$(node_ip)"
   HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-    https_proxy=http://127.0.0.1:9 NO_PROXY='' no_proxy='' PATH="$bin_dir:$PATH" \
+    https_proxy=http://127.0.0.1:9 NO_PROXY="$direct" no_proxy="$direct" PATH="$bin_dir:$PATH" \
     timeout "${kwokctl_timeout:-300}" "$bin_dir/kwokctl" "$@" 9>&-
 }
 
