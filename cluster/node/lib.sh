@@ -272,10 +272,30 @@ node_import_pause() {
   rm -rf "$work"
 }
 
-# node_load_image <ref>: copy an image from the local Docker engine into the node's containerd.
+# node_load_image <ref>: copy an image from the local Docker engine into the node's containerd,
+# and remember it (the last 3), so that a restarted node gets it again (its store is removed).
+node_images_file="$cache_root/real-node-images"
 node_load_image() {
   local docker="${DOCKER:-docker}"
-  "$docker" save "$1" | node_ctr images import --all-platforms - >/dev/null
+  "$docker" save "$1" | node_ctr images import --all-platforms - >/dev/null || return 1
+  { { grep -vxF "$1" "$node_images_file" 2>/dev/null || true; } | tail -n 2; echo "$1"; } >"$node_images_file.tmp"
+  mv "$node_images_file.tmp" "$node_images_file"
+}
+
+# Import again the images loaded before a restart, where Docker (already running) still has them.
+node_reload_images() {
+  local ref docker
+  [[ -s "$node_images_file" ]] || return 0
+  docker="$(command -v docker || true)"
+  if [[ -z "$docker" ]] || ! timeout 5 "$docker" info >/dev/null 2>&1; then
+    nlog "not re-imported (no Docker engine answers): $(tr '\n' ' ' <"$node_images_file")"
+    return 0
+  fi
+  while read -r ref; do
+    if timeout 5 "$docker" image inspect "$ref" >/dev/null 2>&1; then
+      DOCKER="$docker" node_load_image "$ref" && nlog "re-imported $ref"
+    fi
+  done < <(cat "$node_images_file")
 }
 
 node_start_containerd() {
@@ -541,7 +561,7 @@ EOF
 # Start the node (or reuse a healthy one). Never fails the cluster start: a node that cannot
 # run is reported and skipped, unless OUI_REAL_NODE=1 asks for it explicitly.
 node_up() {
-  local problem ip dns t0 i
+  local problem ip dns t0 tk i
   if [[ "${OUI_REAL_NODE:-auto}" == 0 ]]; then
     nlog "skipped: OUI_REAL_NODE=0 (only the simulated kwok nodes)"
     node_down quiet
@@ -578,9 +598,11 @@ node_up() {
   node_containerd_config
   node_start_containerd || { node_failed "containerd did not start"; return 0; }
   node_import_pause || { node_failed "could not import the pause image"; return 0; }
+  node_reload_images
   dns="$(node_dns_service "$ip")" || { node_failed "could not create the kube-dns Service"; return 0; }
   node_start_coredns "$ip"
   node_kubelet_config "$ip" "$dns"
+  tk=$(date +%s.%N)
   node_start_kubelet "$ip"
   for i in $(seq 1 120); do
     [[ "$(node_kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]] && break
@@ -592,7 +614,8 @@ node_up() {
     node_failed "the kubelet did not register a Ready node $node_name"
     return 0
   fi
-  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f\n", b-a}' >"$node_root/join-seconds"
+  # Join time: kubelet start -> Node Ready (what the tests print).
+  awk -v a="$tk" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f\n", b-a}' >"$node_root/join-seconds"
   node_start_kube_proxy "$ip"
   node_start_metrics_server
   for i in $(seq 1 60); do
@@ -602,7 +625,7 @@ node_up() {
   node_daemon_alive kube-proxy || { tail -n 20 "$node_logs/kube-proxy.log" >&2; node_failed "kube-proxy did not start"; return 0; }
   node_daemon_alive metrics-server || { tail -n 20 "$node_logs/metrics-server.log" >&2; node_failed "metrics-server did not start"; return 0; }
   node_daemon_alive coredns || { tail -n 20 "$node_logs/coredns.log" >&2; node_failed "CoreDNS did not start"; return 0; }
-  nlog "real node $node_name Ready in $(cat "$node_root/join-seconds") s (containerd $(containerd --version | awk '{print $3}'), kubelet and kube-proxy $("$node_bin_dir/kubelet" --version | awk '{print $2}'), pods in $node_pod_cidr on $node_bridge, cluster DNS $dns; logs in $node_logs)"
+  nlog "real node $node_name joined in $(cat "$node_root/join-seconds") s (kubelet start -> Ready), whole start $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s (containerd $(containerd --version | awk '{print $3}'), kubelet and kube-proxy $("$node_bin_dir/kubelet" --version | awk '{print $2}'), pods in $node_pod_cidr on $node_bridge, cluster DNS $dns; logs in $node_logs)"
 }
 
 node_failed() {
@@ -654,7 +677,8 @@ node_down() {
   # KUBE-FIREWALL, KUBE-IPTABLES-HINT), which kube-proxy --cleanup does not remove.
   for ipt in iptables ip6tables; do
     for table in mangle nat filter; do
-      "$ipt" -t "$table" -S 2>/dev/null | grep -F "\"$node_cni_net\"" | grep '^-A' | while read -r -a rule; do
+      # (iptables -S prints the bridge plugin's comment as "name: \"oui-node\" id: \"<sandbox>\"")
+      "$ipt" -t "$table" -S 2>/dev/null | grep -F "name: \\\"$node_cni_net\\\"" | grep '^-A' | while read -r -a rule; do
         rule[0]=-D
         eval "$ipt -t $table ${rule[*]}" 2>/dev/null
       done

@@ -239,6 +239,32 @@ def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
         test_cluster.kubectl("delete", "pod", name, "-n", app.namespace, "--ignore-not-found", "--wait=false")
 
 
+def test_logs_exec_and_port_forward_go_through_the_api_server_to_the_kubelet(app, test_cluster):
+    pod = app.wait_ready()[0]["metadata"]["name"]
+    ns = ("-n", app.namespace)
+    # exec: the container's own node binary answers from inside the pod's namespaces.
+    out = test_cluster.kubectl(*ns, "exec", pod, "--", "node", "-e",
+                               "fetch('http://127.0.0.1:8000/healthz').then(r => r.text()).then(t => console.log('healthz', t))")
+    assert out.stdout.strip() == "healthz OK", out.stdout
+    # logs: the kubelet serves the container log (a request was just made; content may be empty
+    # at a quiet log level, the call itself must succeed).
+    test_cluster.kubectl(*ns, "logs", pod, "--tail=5")
+    # port-forward: a local port to the pod's 8000, through the API server and the kubelet.
+    proc = subprocess.Popen([str(test_cluster.bin_dir / "kubectl"), *ns, "port-forward", f"pod/{pod}", ":8000"],
+                            env=test_cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)", line)
+        assert port, f"no forwarding line: {line!r}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/", timeout=5) as resp:
+            body = resp.read().decode().strip()
+        assert body == "Hello OUI!", body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"\nreal node: kubectl exec, logs and port-forward to {pod} work (API server -> kubelet on the node IP)")
+
+
 class Load:
     """A bounded request loop from this process against a URL: counts, failures, latencies."""
 
