@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, require, run_playbook
+from realnode_lock import real_node_lock
 
 pytestmark = pytest.mark.realnode
 
@@ -126,15 +127,16 @@ class RealApp:
 def app(test_cluster, node, image):
     """The app role deployed onto the real node; removed (app_state=absent) at the end."""
     app = RealApp(test_cluster, image)
-    t0 = time.monotonic()
-    run = app.play()
-    assert run.returncode == 0, run.tail()
-    print(f"\nreal node: app role converged into {app.namespace} in {time.monotonic() - t0:.1f} s")
-    try:
-        yield app
-    finally:
-        gone = app.play(app_state="absent")
-        assert gone.returncode == 0, gone.output[-3000:]
+    with real_node_lock(exclusive=False):  # no restart of the node by another session meanwhile
+        t0 = time.monotonic()
+        run = app.play()
+        assert run.returncode == 0, run.tail()
+        print(f"\nreal node: app role converged into {app.namespace} in {time.monotonic() - t0:.1f} s")
+        try:
+            yield app
+        finally:
+            gone = app.play(app_state="absent")
+            assert gone.returncode == 0, gone.output[-3000:]
 
 
 def test_node_joined_and_is_ready(node, versions):

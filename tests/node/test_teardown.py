@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from helpers import REPO, require
+from realnode_lock import real_node_lock
 
 pytestmark = pytest.mark.realnode
 
@@ -67,8 +68,9 @@ def test_teardown_removes_everything_and_the_node_comes_back(test_cluster):
     try:
         test_cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
         test_cluster.kubectl("-n", ns, "wait", "--for=condition=Ready", "pod/sandbox", "--timeout=90s", timeout=120)
-        run = subprocess.run(["bash", "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=600,
-                             check=False)
+        with real_node_lock(exclusive=True):  # no other session's pods on the node meanwhile
+            run = subprocess.run(["bash", "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=600,
+                                 check=False)
         out = run.stdout
         left = [ln for ln in out.splitlines() if ln.startswith("LEFT ")]
         teardown = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("TEARDOWN_SECONDS")), "?")
