@@ -85,12 +85,16 @@ spec:
       containers: [{name: velero, image: "velero/velero:$("$OUT/velero" version --client-only | sed -n 's/^\s*Version: //p')", args: [server]}]
 YAML
 
-# The server, outside the cluster (kwok runs no containers). Restarted when it serves another cluster.
-if alive velero && [[ "$(cat "$RUN/kubeconfig" 2>/dev/null)" != "$KUBECONFIG" ]]; then
-  kill "$(cat "$RUN/velero.pid")"; sleep 1
+# The server, outside the cluster (kwok runs no containers). Restarted when it serves another
+# cluster: another kubeconfig, or the same one for a cluster that was replaced since (a new
+# kube-system namespace UID), whose watches would otherwise point at resources that vanished.
+serving="$KUBECONFIG $("$KUBECTL" get namespace kube-system -o jsonpath='{.metadata.uid}')"
+if alive velero && [[ "$(cat "$RUN/serving" 2>/dev/null)" != "$serving" ]]; then
+  kill "$(cat "$RUN/velero.pid")"
+  wait_for 30 bash -c "! kill -0 $(cat "$RUN/velero.pid")" || kill -9 "$(cat "$RUN/velero.pid")" 2>/dev/null || true
 fi
 if ! alive velero; then
-  echo "$KUBECONFIG" >"$RUN/kubeconfig"
+  echo "$serving" >"$RUN/serving"
   AWS_SHARED_CREDENTIALS_FILE="$RUN/credentials" setsid "$OUT/velero" server --kubeconfig "$KUBECONFIG" --namespace "$NS" \
     --plugin-dir "$OUT/plugins" --metrics-address "127.0.0.1:$METRICS" --profiler-address 127.0.0.1:0 \
     --uploader-type kopia --log-level info \

@@ -28,3 +28,4 @@ def versions() -> dict:
 
 
 from testcluster import test_cluster  # noqa: E402,F401 (the test cluster fixture, issue 3)
+from backupstack import backup_stack  # noqa: E402,F401 (the local Velero + S3, issue 11)

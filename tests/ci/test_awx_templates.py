@@ -24,11 +24,10 @@ from helpers import require
 ASSETS = load_assets()
 TEMPLATES = templates(ASSETS)
 # Playbooks other issues are still building: the templates exist so AWX is complete on the day
-# they land; until then their runs are reported as not runnable.
-PENDING_PLAYBOOKS = {
-    "playbooks/backup_now.yml": "issue 11 (backup and restore)",
-    "playbooks/restore_drill.yml": "issue 11 (backup and restore)",
-}
+# they land; until then their runs are reported as not runnable. (None pending today.)
+PENDING_PLAYBOOKS: dict[str, str] = {}
+# Playbooks that need Velero: on the test cluster they run against the local backup stack.
+BACKUP_PLAYBOOKS = {"playbooks/backup_now.yml", "playbooks/restore_drill.yml"}
 # Playbooks that create cloud resources first (network, EKS): runnable only with AWS in beta/prod;
 # in local, site.yml installs the add-ons from the upstream chart repositories (vars/versions.yml).
 CLOUD_PLAYBOOKS = {"playbooks/site.yml"}
@@ -319,7 +318,7 @@ def test_only_the_cloud_site_templates_are_left_to_the_deploy_workflows():
 
 @pytest.mark.cluster
 @pytest.mark.parametrize("template", CLUSTER_RUNNABLE, ids=lambda t: t.name)
-def test_template_runs_against_the_test_cluster(template, cluster, tmp_path):
+def test_template_runs_against_the_test_cluster(template, cluster, tmp_path, request):
     """local: the job succeeds. beta/prod pointed at the test cluster (stamped local): the
     environment guard refuses and nothing changes - what AWX would do with a wrong credential."""
     require_playbook(template)
@@ -334,14 +333,28 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path):
     env = {**cluster.env, **env, "ANSIBLE_NOCOLOR": "1"}
     env["PATH"] = f"{venv_env()['PATH']}:{cluster.env.get('PATH', '')}"
     # The test cluster is shared by every test session on the machine: a local run that changes
-    # it deploys into a namespace of its own (the one variable added to the template's), removed after.
+    # it works in a namespace of its own (the one variable added to the template's), removed after.
     namespace = f"oui-awx-t-{secrets.token_hex(3)}"
-    isolate = {"app_namespace": namespace} if template.environment == "local" else None
+    scratch = [namespace]
+    isolate = None
+    if template.environment == "local":
+        isolate = {"app_namespace": namespace}
+        if template.playbook in BACKUP_PLAYBOOKS:
+            stack = request.getfixturevalue("backup_stack")  # a running Velero, its location Available
+            env["PATH"] = f"{Path(stack.info['VELERO']).parent}:{env['PATH']}"
+            if template.playbook == "playbooks/backup_now.yml":
+                cluster.kubectl("create", "namespace", namespace)
+                cluster.kubectl("-n", namespace, "create", "configmap", "awx", "--from-literal=a=1")
+                isolate = {"backup_now_namespaces": [namespace]}
+            else:
+                scratch.append(f"{namespace}-copy")
+                isolate = {"restore_drill_namespace": namespace, "restore_drill_target_namespace": scratch[1]}
     try:
         runner, output = runner_run(tmp_path, template, env, isolate=isolate)
     finally:
         if isolate:
-            cluster.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False)
+            for ns in scratch:
+                cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
     changed = sum((runner.stats or {}).get("changed", {}).values())
     print(f"{template.name}: status={runner.status} rc={runner.rc} changed={changed}")
     if template.environment == "local":
