@@ -21,6 +21,32 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing c
     RetryingBotoClientWrapper = None
 
 
+def resource_argument_spec(cluster=False, tags=True, purge_tags=True, wait_timeout=None):
+    """argument_spec entries shared by the modules that manage one AWS resource.
+
+    Documented by the oui.platform.aws_resource fragment (state, and its .cluster and .wait
+    sections) and amazon.aws.tags.modules (tags, purge_tags). Spread into a module's own
+    options with ``dict(..., **resource_argument_spec(...))``, so a clash is a TypeError.
+
+    cluster: add ``cluster_name`` (resources that belong to one EKS cluster).
+    tags: add ``tags``; purge_tags: add ``purge_tags`` too (tags converged, not only set at creation).
+    wait_timeout: add ``wait`` and ``wait_timeout`` with this default, in seconds; None when the
+    module does not wait.
+    """
+    spec = {}
+    if cluster:
+        spec["cluster_name"] = dict(type="str", required=True)
+    if tags:
+        spec["tags"] = dict(type="dict", aliases=["resource_tags"])
+        if purge_tags:
+            spec["purge_tags"] = dict(type="bool", default=True)
+    if wait_timeout is not None:
+        spec["wait"] = dict(type="bool", default=True)
+        spec["wait_timeout"] = dict(type="int", default=wait_timeout)
+    spec["state"] = dict(type="str", default="present", choices=["present", "absent"])
+    return spec
+
+
 def retry_decorator():
     """Jittered back-off on throttling and the transient errors AWSRetry knows."""
     return AWSRetry.jittered_backoff(retries=10, delay=3, max_delay=30)

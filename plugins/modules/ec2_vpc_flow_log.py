@@ -52,16 +52,12 @@ options:
   log_format:
     description: Record format; the AWS default format when omitted.
     type: str
-  state:
-    description: Whether the flow log should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
 """
 
 EXAMPLES = r"""
@@ -89,6 +85,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 
@@ -180,9 +177,7 @@ def main():
             deliver_logs_permission_arn=dict(type="str"),
             max_aggregation_interval=dict(type="int", default=600, choices=[60, 600]),
             log_format=dict(type="str"),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(),
         ),
         supports_check_mode=True,
     )

@@ -32,15 +32,11 @@ options:
       - Secrets Manager secret (name prefixed C(ecr-pullthroughcache/)) with the upstream's credentials;
         required by ECR for Docker Hub and GitHub.
     type: str
-  state:
-    description: Whether the rule should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
 """
 
 EXAMPLES = r"""
@@ -63,6 +59,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 
 
@@ -121,7 +118,7 @@ def main():
             upstream_registry_url=dict(type="str"),
             upstream_registry=dict(type="str"),
             credential_arn=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(tags=False),
         ),
         required_if=[("state", "present", ["upstream_registry_url"])],
         supports_check_mode=True,

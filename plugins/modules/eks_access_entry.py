@@ -17,10 +17,6 @@ description:
 author:
   - OUI platform team
 options:
-  cluster_name:
-    description: EKS cluster name.
-    type: str
-    required: true
   principal_arn:
     description: ARN of the IAM user or role.
     type: str
@@ -38,16 +34,13 @@ options:
     type: str
     default: STANDARD
     choices: [STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, EC2, HYBRID_LINUX, HYPERPOD_LINUX]
-  state:
-    description: Whether the entry should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
+  - oui.platform.aws_resource.cluster
 """
 
 EXAMPLES = r"""
@@ -70,6 +63,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
@@ -127,16 +121,13 @@ def ensure(client, params, check_mode):
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            cluster_name=dict(type="str", required=True),
             principal_arn=dict(type="str", required=True),
             kubernetes_groups=dict(type="list", elements="str", default=[]),
             username=dict(type="str"),
             type=dict(type="str", default="STANDARD",
                       choices=["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX",
                                "HYPERPOD_LINUX"]),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(cluster=True),
         ),
         supports_check_mode=True,
     )

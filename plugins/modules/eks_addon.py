@@ -17,10 +17,6 @@ description:
 author:
   - OUI platform team
 options:
-  cluster_name:
-    description: EKS cluster name.
-    type: str
-    required: true
   name:
     description: Add-on name as EKS lists it (C(aws eks describe-addon-versions)).
     type: str
@@ -47,24 +43,16 @@ options:
     description: Treat C(DEGRADED) as done when waiting (an add-on whose pods wait for nodes).
     type: bool
     default: false
-  wait:
-    description: Wait for the add-on to be ACTIVE (or gone).
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
+  wait_timeout:  # described in oui.platform.aws_resource.wait; the default is this module's
     default: 900
-  state:
-    description: Whether the add-on should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
+  - oui.platform.aws_resource.cluster
+  - oui.platform.aws_resource.wait
 """
 
 EXAMPLES = r"""
@@ -90,6 +78,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
@@ -183,7 +172,6 @@ def ensure(client, params, check_mode):
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            cluster_name=dict(type="str", required=True),
             name=dict(type="str", required=True),
             addon_version=dict(type="str"),
             configuration_values=dict(type="dict"),
@@ -191,11 +179,7 @@ def main():
             resolve_conflicts=dict(type="str", default="OVERWRITE", choices=["OVERWRITE", "NONE", "PRESERVE"]),
             preserve=dict(type="bool", default=False),
             accept_degraded=dict(type="bool", default=False),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=900),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(cluster=True, wait_timeout=900),
         ),
         supports_check_mode=True,
     )

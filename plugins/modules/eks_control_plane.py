@@ -69,24 +69,15 @@ options:
     description: Give the creating principal cluster-admin through an access entry (only at creation).
     type: bool
     default: true
-  wait:
-    description: Wait for the cluster to be ACTIVE (or gone) before returning.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
+  wait_timeout:  # described in oui.platform.aws_resource.wait; the default is this module's
     default: 1800
-  state:
-    description: Whether the cluster should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
+  - oui.platform.aws_resource.wait
 """
 
 EXAMPLES = r"""
@@ -117,6 +108,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
@@ -277,11 +269,7 @@ def main():
                                choices=list(ALL_LOG_TYPES)),
             authentication_mode=dict(type="str", default="API", choices=["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]),
             bootstrap_cluster_creator_admin_permissions=dict(type="bool", default=True),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=1800),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(wait_timeout=1800),
         ),
         supports_check_mode=True,
     )

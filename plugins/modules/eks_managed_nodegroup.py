@@ -24,10 +24,6 @@ options:
     description: Node group name.
     type: str
     required: true
-  cluster_name:
-    description: EKS cluster name.
-    type: str
-    required: true
   node_role:
     description: IAM role ARN of the nodes.
     type: str
@@ -90,24 +86,16 @@ options:
         type: str
         required: true
         choices: [NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE]
-  wait:
-    description: Wait for the node group to be ACTIVE (or gone).
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
+  wait_timeout:  # described in oui.platform.aws_resource.wait; the default is this module's
     default: 1800
-  state:
-    description: Whether the node group should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
+  - oui.platform.aws_resource.cluster
+  - oui.platform.aws_resource.wait
 """
 
 EXAMPLES = r"""
@@ -135,6 +123,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
@@ -268,7 +257,6 @@ def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            cluster_name=dict(type="str", required=True),
             node_role=dict(type="str"),
             subnets=dict(type="list", elements="str"),
             instance_types=dict(type="list", elements="str"),
@@ -285,11 +273,7 @@ def main():
                 value=dict(type="str"),
                 effect=dict(type="str", required=True, choices=["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
             )),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=1800),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(cluster=True, wait_timeout=1800),
         ),
         supports_check_mode=True,
     )

@@ -17,10 +17,6 @@ description:
 author:
   - OUI platform team
 options:
-  cluster_name:
-    description: EKS cluster name.
-    type: str
-    required: true
   namespace:
     description: Namespace of the service account.
     type: str
@@ -36,15 +32,12 @@ options:
     description: Tags set when the association is created (not converged afterwards).
     type: dict
     aliases: [resource_tags]
-  state:
-    description: Whether the association should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - oui.platform.aws_resource
+  - oui.platform.aws_resource.cluster
 """
 
 EXAMPLES = r"""
@@ -68,6 +61,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 
@@ -113,12 +107,10 @@ def ensure(client, params, check_mode):
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            cluster_name=dict(type="str", required=True),
             namespace=dict(type="str", required=True),
             service_account=dict(type="str", required=True),
             role_arn=dict(type="str"),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
+            **resource_argument_spec(cluster=True, purge_tags=False),
         ),
         required_if=[("state", "present", ["role_arn"])],
         supports_check_mode=True,
