@@ -130,9 +130,14 @@ node_health_problem() {
   done
   # Its certificates must come from this cluster's CA (a replaced cluster has a new one).
   cmp -s "$node_etc/ca.crt" "$state_dir/pki/ca.crt" || { echo "its certificates are from another cluster's CA"; return; }
-  [[ "$(node_kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]] \
-    || { echo "node $node_name is not Ready"; return; }
-  return 0
+  # A busy machine may delay one answer: three tries before restarting a node others use.
+  local try
+  for try in 1 2 3; do
+    [[ "$(node_kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]] \
+      && return 0
+    [[ $try == 3 ]] || sleep 2
+  done
+  echo "node $node_name is not Ready"
 }
 
 # --- certificates -------------------------------------------------------------------------
