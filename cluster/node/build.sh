@@ -118,21 +118,22 @@ build_node() {
   done
 }
 
+# A program built from its own module at a version (its go.mod and go.sum decide its dependencies):
+#   go_install_tool <binary> <package> <version> <ldflags variable that gets v<version>>
+go_install_tool() {
+  local name="$1" pkg="$2" v="$3" var="$4" tmp
+  tmp="$(mktemp -d)"
+  GOBIN="$tmp" nice -n 10 go install -trimpath -ldflags "-s -w -X $var=v$v" "$pkg@v$v"
+  mv "$tmp/$name" "$bin/.$name.tmp"
+  rmdir "$tmp"
+}
+
 build_metrics_server() {
   local v
   v="$(pinned metrics_server)"
   [[ -n "$v" ]] || die "vars/versions.yml has no metrics_server pin"
-  # Built from its own module (its go.mod and go.sum decide its dependencies).
-  go_install_ms() {
-    local tmp
-    tmp="$(mktemp -d)"
-    GOBIN="$tmp" nice -n 10 go install -trimpath \
-      -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=v$v" \
-      "sigs.k8s.io/metrics-server/cmd/metrics-server@v$v"
-    mv "$tmp/metrics-server" "$bin/.metrics-server.tmp"
-    rmdir "$tmp"
-  }
-  timed metrics-server go_install_ms
+  timed metrics-server go_install_tool metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$v" \
+    k8s.io/client-go/pkg/version.gitVersion
 }
 
 build_coredns() {
@@ -151,16 +152,7 @@ build_crictl() {
   local v
   v="$(pinned cri_tools)"
   [[ -n "$v" ]] || die "vars/versions.yml has no cri_tools pin"
-  go_install_crictl() {
-    local tmp
-    tmp="$(mktemp -d)"
-    GOBIN="$tmp" nice -n 10 go install -trimpath \
-      -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v$v" \
-      "sigs.k8s.io/cri-tools/cmd/crictl@v$v"
-    mv "$tmp/crictl" "$bin/.crictl.tmp"
-    rmdir "$tmp"
-  }
-  timed crictl go_install_crictl
+  timed crictl go_install_tool crictl sigs.k8s.io/cri-tools/cmd/crictl "$v" sigs.k8s.io/cri-tools/pkg/version.Version
 }
 
 build_pause() {

@@ -130,6 +130,8 @@ node_health_problem() {
   done
   # Its certificates must come from this cluster's CA (a replaced cluster has a new one).
   cmp -s "$node_etc/ca.crt" "$state_dir/pki/ca.crt" || { echo "its certificates are from another cluster's CA"; return; }
+  # It must run the binaries of this checkout's build (a version or build change has a new key).
+  [[ "$(cat "$node_etc/bin-dir" 2>/dev/null)" == "$node_bin_dir" ]] || { echo "it runs binaries of another build"; return; }
   # A busy machine may delay one answer: three tries before restarting a node others use.
   local try
   for try in 1 2 3; do
@@ -600,6 +602,7 @@ node_up() {
   mkdir -p "$node_etc" "$node_logs" "$node_pids"
   node_certs
   echo "$state_dir" >"$node_etc/cluster"
+  echo "$node_bin_dir" >"$node_etc/bin-dir"
   node_containerd_config
   node_start_containerd || { node_failed "containerd did not start"; return 0; }
   node_import_pause || { node_failed "could not import the pause image"; return 0; }
