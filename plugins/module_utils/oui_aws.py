@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers shared by the oui.platform AWS modules.
 
 The modules follow the amazon.aws conventions (AnsibleAWSModule, AWSRetry, check mode,

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EKS pieces shared by the oui.platform EKS modules."""
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ try:
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing botocore
     ClientError = Exception
-
 
 
 def not_found(exc) -> bool:

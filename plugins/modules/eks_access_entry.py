@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
   - The groups and username are updated in place; the entry type cannot change (EKS refuses), so a different type fails.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   principal_arn:
     description: ARN of the IAM user or role.
@@ -49,6 +49,12 @@ EXAMPLES = r"""
     cluster_name: oui-prod
     principal_arn: arn:aws:iam::123456789012:role/oui-operators
     kubernetes_groups: [platform-admins]
+
+- name: Remove the access entry of a role
+  oui.platform.eks_access_entry:
+    cluster_name: oui-prod
+    principal_arn: arn:aws:iam::123456789012:role/oui-operators
+    state: absent
 """
 
 RETURN = r"""
@@ -57,6 +63,26 @@ access_entry:
   returned: always
   type: dict
   sample: {principal_arn: "arn:aws:iam::123456789012:role/oui-operators", kubernetes_groups: [platform-admins]}
+  contains:
+    principal_arn:
+      description: ARN of the IAM principal.
+      type: str
+    kubernetes_groups:
+      description: Kubernetes groups the principal is in.
+      type: list
+      elements: str
+    username:
+      description: Kubernetes username of the principal.
+      type: str
+    type:
+      description: Access entry type.
+      type: str
+    access_entry_arn:
+      description: ARN of the access entry.
+      type: str
+    tags:
+      description: Tags of the access entry.
+      type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

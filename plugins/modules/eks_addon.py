@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
     C(UpdateAddon); with O(wait) the module returns once the add-on is ACTIVE.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   name:
     description: Add-on name as EKS lists it (C(aws eks describe-addon-versions)).
@@ -62,6 +62,12 @@ EXAMPLES = r"""
     name: vpc-cni
     configuration_values:
       enableNetworkPolicy: "true"
+
+- name: Remove an add-on
+  oui.platform.eks_addon:
+    cluster_name: oui-prod
+    name: vpc-cni
+    state: absent
 """
 
 RETURN = r"""
@@ -70,6 +76,31 @@ addon:
   returned: always
   type: dict
   sample: {addon_name: vpc-cni, addon_version: v1.20.4-eksbuild.2, status: ACTIVE}
+  contains:
+    addon_name:
+      description: Name of the add-on.
+      type: str
+    addon_version:
+      description: Version of the add-on.
+      type: str
+    status:
+      description: Status of the add-on (C(ACTIVE) once ready).
+      type: str
+    configuration_values:
+      description: Configuration values of the add-on, a JSON document.
+      type: str
+    service_account_role_arn:
+      description: IAM role of the add-on's service account.
+      type: str
+    health:
+      description: Health of the add-on and its issues.
+      type: dict
+    addon_arn:
+      description: ARN of the add-on.
+      type: str
+    tags:
+      description: Tags of the add-on.
+      type: dict
 """
 
 import json

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -18,7 +18,7 @@ description:
     when a taint changes, has no AL2023 AMI types and reports no change in check mode.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   name:
     description: Node group name.
@@ -109,6 +109,12 @@ EXAMPLES = r"""
     labels: {node.oui.io/pool: isolated}
     taints:
       - {key: node.oui.io/pool, value: isolated, effect: NO_SCHEDULE}
+
+- name: Delete a node group
+  oui.platform.eks_managed_nodegroup:
+    name: oui-prod-isolated-eu-west-3a
+    cluster_name: oui-prod
+    state: absent
 """
 
 RETURN = r"""
@@ -117,6 +123,43 @@ nodegroup:
   returned: always
   type: dict
   sample: {nodegroup_name: oui-prod-isolated-eu-west-3a, subnets: [subnet-0123], status: ACTIVE}
+  contains:
+    nodegroup_name:
+      description: Name of the node group.
+      type: str
+    nodegroup_arn:
+      description: ARN of the node group.
+      type: str
+    status:
+      description: Status of the node group (C(ACTIVE) once ready).
+      type: str
+    version:
+      description: Kubernetes version of the nodes.
+      type: str
+    scaling_config:
+      description: Minimum, maximum and desired sizes.
+      type: dict
+    instance_types:
+      description: Instance types of the nodes.
+      type: list
+      elements: str
+    subnets:
+      description: Subnets the nodes are placed in.
+      type: list
+      elements: str
+    labels:
+      description: Kubernetes labels of the nodes.
+      type: dict
+    taints:
+      description: Kubernetes taints of the nodes.
+      type: list
+      elements: str
+    node_role:
+      description: IAM role of the nodes.
+      type: str
+    tags:
+      description: Tags of the node group.
+      type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

@@ -10,27 +10,20 @@ from __future__ import annotations
 
 import datetime
 import json
-import sys
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
-from helpers import REPO
-
-sys.path.insert(0, str(REPO / "collections"))
-
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import cidr_plan  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_cache_rule as ecr_rule  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_addon  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity  # noqa: E402
-
-pytestmark = pytest.mark.unit
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client
+from ansible_collections.oui.platform.plugins.modules import cidr_plan
+from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_cache_rule as ecr_rule
+from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log
+from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry
+from ansible_collections.oui.platform.plugins.modules import eks_addon
+from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane
+from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup
+from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity
 
 CLUSTER = "oui-prod"
 ACCOUNT = "123456789012"
@@ -327,7 +320,7 @@ def test_version_skips_and_key_changes_are_refused():
         control_plane.plan_updates(described(version="1.33")["cluster"], plane_params())
     with pytest.raises(ValueError, match="cannot change the key"):
         control_plane.plan_updates(described()["cluster"], plane_params(encryption_key_arn=KEY_ARN + "0"))
-    updates, _ = control_plane.plan_updates(described(version="1.34")["cluster"], plane_params())
+    updates, _unreported = control_plane.plan_updates(described(version="1.34")["cluster"], plane_params())
     assert updates == [("update_cluster_version", {"name": CLUSTER, "version": "1.35"})]
 
 
@@ -412,8 +405,8 @@ def test_flow_log_with_another_interval_is_replaced(stubbed):
 def test_cidr_plan_reports_every_problem_at_once():
     zones = [{"name": "eu-west-3a", "public": "10.0.0.0/24", "private": "10.0.32.0/19", "isolated": "10.0.16.0/22"},
              {"name": "eu-west-3a", "public": "10.0.0.0/25", "private": "10.0.64.0/25", "isolated": "10.1.0.0/22"}]
-    _, errors = cidr_plan.validate("eu-west-3", ["eu-west-3"], "10.0.0.0/16", zones,
-                                   {"public": 26, "private": 22, "isolated": 24}, 3, "cloud_network_zones")
+    _plan, errors = cidr_plan.validate("eu-west-3", ["eu-west-3"], "10.0.0.0/16", zones,
+                                       {"public": 26, "private": 22, "isolated": 24}, 3, "cloud_network_zones")
     text = "\n".join(errors)
     for needle in ("lists 2 zones", "listed twice", "too small", "outside vpc_cidr", "overlaps"):
         assert needle in text, text
