@@ -95,15 +95,6 @@ def diff(before, after):
     return {"before": copy.deepcopy(before) if before else {}, "after": copy.deepcopy(after) if after else {}}
 
 
-def tags_to_change(current, desired, purge):
-    """(tags to set, keys to remove) so that the resource carries `desired`."""
-    current = current or {}
-    desired = desired or {}
-    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
-    to_remove = [k for k in current if k not in desired] if purge else []
-    return to_set, sorted(to_remove)
-
-
 def exit_with(module, result, key, ignore_list=None):
     """Exit the module with `result`, its `key` resource in snake_case and datetimes as ISO strings."""
     from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict

@@ -107,6 +107,7 @@ flow_log:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
@@ -114,7 +115,6 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 
 # The fields that make a flow log what it is; a difference in any means replacement.
 IDENTITY = ("TrafficType", "LogDestinationType", "LogGroupName", "LogDestination",
@@ -171,8 +171,9 @@ def ensure(client, params, check_mode):
             client.delete_flow_logs(aws_retry=True, FlowLogIds=[f["FlowLogId"] for f in stale])
     if keep:
         current = keep[0]
-        to_set, to_remove = tags_to_change(boto3_tag_list_to_ansible_dict(current.get("Tags", [])),
-                                           params.get("tags"), params.get("purge_tags"))
+        to_set, to_remove = compare_aws_tags(boto3_tag_list_to_ansible_dict(current.get("Tags", [])),
+                                             params["tags"], params["purge_tags"]) \
+            if params.get("tags") is not None else ({}, [])
         if to_set or to_remove:
             changed = True
             if not check_mode and to_set:

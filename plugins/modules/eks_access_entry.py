@@ -86,12 +86,12 @@ access_entry:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 
 
@@ -133,7 +133,7 @@ def ensure(client, params, check_mode):
         if not check_mode:
             after = client.update_access_entry(aws_retry=True, **key, **update)["accessEntry"]
     if params.get("tags") is not None:
-        to_set, to_remove = tags_to_change(current.get("tags"), params["tags"], params["purge_tags"])
+        to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"])
         if to_set or to_remove:
             changed = True
             after["tags"] = {**{k: v for k, v in (current.get("tags") or {}).items() if k not in to_remove}, **to_set}

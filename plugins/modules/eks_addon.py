@@ -106,12 +106,12 @@ addon:
 import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
 
@@ -185,7 +185,7 @@ def ensure(client, params, check_mode):
                 update[field] = value
         elif current.get(field) != value:
             update[field] = value
-    to_set, to_remove = tags_to_change(current.get("tags"), params.get("tags"), params["purge_tags"]) \
+    to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"]) \
         if params.get("tags") is not None else ({}, [])
     changed = bool(update or to_set or to_remove)
     after = {**current, **update}

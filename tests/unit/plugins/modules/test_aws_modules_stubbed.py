@@ -400,6 +400,35 @@ def test_flow_log_with_another_interval_is_replaced(stubbed):
     assert flow_log.ensure(client, params, check_mode=False)["changed"] is True
 
 
+def flow_log_params(**over):
+    return {"resource_id": "vpc-1", "resource_type": "VPC", "traffic_type": "ALL",
+            "log_destination_type": "cloud-watch-logs", "log_group_name": "/oui/oui-prod/vpc-flow-logs",
+            "log_destination": None, "deliver_logs_permission_arn": "arn:role", "max_aggregation_interval": 60,
+            "log_format": None, "tags": None, "purge_tags": True, "state": "present", **over}
+
+
+FLOW_LOG = {"FlowLogId": "fl-1", "ResourceId": "vpc-1", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": "/oui/oui-prod/vpc-flow-logs", "DeliverLogsPermissionArn": "arn:role",
+            "MaxAggregationInterval": 60, "Tags": [{"Key": "Name", "Value": "oui-prod"}, {"Key": "aws:cloudformation:x", "Value": "y"}]}
+FLOW_LOG_QUERY = {"Filters": [{"Name": "resource-id", "Values": ["vpc-1"]}]}
+
+
+def test_flow_log_without_tags_leaves_its_tags_alone(stubbed):
+    """tags unset means tags not managed (amazon.aws's convention), even with purge_tags."""
+    client, stub = stubbed("ec2")
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    assert flow_log.ensure(client, flow_log_params(), check_mode=False)["changed"] is False
+
+
+def test_flow_log_tags_are_purged_but_not_the_reserved_aws_ones(stubbed):
+    client, stub = stubbed("ec2")
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    stub.add_response("create_tags", {}, {"Resources": ["fl-1"], "Tags": [{"Key": "env", "Value": "prod"}]})
+    stub.add_response("delete_tags", {}, {"Resources": ["fl-1"], "Tags": [{"Key": "Name"}]})
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    assert flow_log.ensure(client, flow_log_params(tags={"env": "prod"}), check_mode=False)["changed"] is True
+
+
 # --- cidr_plan (pure) ----------------------------------------------------------------------------------------
 
 def test_cidr_plan_reports_every_problem_at_once():
