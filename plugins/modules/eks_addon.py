@@ -114,6 +114,7 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resour
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 
 def _config(text):
@@ -149,10 +150,15 @@ def _describe(client, params):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params)
+    what = f"add-on {params['name']} of {params['cluster_name']}"
+    if gone:
+        return wait_with(client, "AddonDeleted", params["wait_timeout"], 10, what, "addon",
+                         clusterName=params["cluster_name"], addonName=params["name"])
+    # botocore's AddonActive fails on DEGRADED, a state an add-on passes through while its nodes
+    # come up (and one accept_degraded accepts): this wait polls through it instead.
     ok = {"ACTIVE", "DEGRADED"} if params["accept_degraded"] else {"ACTIVE"}
-    done = (lambda a: a is None) if gone else (lambda a: a is not None and a.get("status") in ok)
-    return wait_for(lambda: _describe(client, params), done, params["wait_timeout"], delay=10,
-                    what=f"add-on {params['name']} of {params['cluster_name']}")
+    return wait_for(lambda: _describe(client, params), lambda a: a is not None and a.get("status") in ok,
+                    params["wait_timeout"], delay=10, what=what)
 
 
 def ensure(client, params, check_mode):

@@ -156,7 +156,7 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_w
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
-from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -249,9 +249,8 @@ def _describe(client, name):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params["name"])
-    done = (lambda c: c is None) if gone else (lambda c: c is not None and c.get("status") == "ACTIVE")
-    return wait_for(lambda: _describe(client, params["name"]), done, params["wait_timeout"],
-                    what=f"EKS cluster {params['name']}")
+    return wait_with(client, "ClusterDeleted" if gone else "ClusterActive", params["wait_timeout"], 15,
+                     f"EKS cluster {params['name']}", "cluster", name=params["name"])
 
 
 def ensure(client, params, check_mode):

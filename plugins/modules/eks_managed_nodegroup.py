@@ -170,7 +170,7 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_w
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
-from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 IMMUTABLE = (("nodeRole", "node_role"), ("subnets", "subnets"), ("instanceTypes", "instance_types"),
              ("amiType", "ami_type"), ("capacityType", "capacity_type"), ("diskSize", "disk_size"))
@@ -250,9 +250,9 @@ def _describe(client, params):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params)
-    done = (lambda n: n is None) if gone else (lambda n: n is not None and n.get("status") == "ACTIVE")
-    return wait_for(lambda: _describe(client, params), done, params["wait_timeout"], delay=20,
-                    what=f"node group {params['name']} of {params['cluster_name']}")
+    return wait_with(client, "NodegroupDeleted" if gone else "NodegroupActive", params["wait_timeout"], 20,
+                     f"node group {params['name']} of {params['cluster_name']}", "nodegroup",
+                     clusterName=params["cluster_name"], nodegroupName=params["name"])
 
 
 def ensure(client, params, check_mode):
