@@ -125,3 +125,10 @@ def test_internal_constants_are_used(role):
     for name in names:
         uses = sum(len(re.findall(rf"\b{re.escape(name)}\b", text)) for text in texts)
         assert uses > 1, f"{role.name}: {name} is declared in vars/main.yml but never read"
+
+
+def test_requires_ansible_is_the_floor_the_preflight_checks_and_ansible_test_runs(versions):
+    """meta/runtime.yml claims the ansible-core that `scripts/ansible-test.sh --core-floor` tests and
+    the preflight accepts (vars/versions.yml ansible_core_min)."""
+    runtime = load(REPO / "meta" / "runtime.yml")
+    assert runtime["requires_ansible"] == f">={versions['ansible_core_min']}"
