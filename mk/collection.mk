@@ -2,7 +2,7 @@
 # (scripts/ansible-test.sh), the changelog fragments (antsibull-changelog lint), the role READMEs'
 # variable tables generated from the argument specs (scripts/role-docs.py), and the artifact
 # itself built, installed into an empty collections path and used from there (tests/collection).
-.PHONY: ansible-test sanity units changelog-lint role-docs role-docs-check artifact-test
+.PHONY: ansible-test ansible-test-floor units-floor sanity units changelog-lint role-docs role-docs-check artifact-test
 
 sanity: venv ## ansible-test sanity on the built collection, offline (PYTHON=X.Y; default the venv's)
 	@bash scripts/ansible-test.sh sanity $(if $(PYTHON),--python $(PYTHON))
@@ -12,6 +12,12 @@ units: venv ## ansible-test units (tests/unit/plugins) on the built collection
 
 ansible-test: venv ## ansible-test sanity, then units
 	@bash scripts/ansible-test.sh all $(if $(PYTHON),--python $(PYTHON))
+
+ansible-test-floor: venv ## ansible-test sanity and units with the lowest ansible-core claimed (a second, small venv)
+	@bash scripts/ansible-test.sh all --core-floor
+
+units-floor: venv ## ansible-test units with the lowest ansible-core claimed (part of make test)
+	@bash scripts/ansible-test.sh units --core-floor
 
 changelog-lint: venv ## antsibull-changelog lint of changelogs/ (fragments and changelog.yaml)
 	@start=$$(date +%s); $(BIN)/antsibull-changelog lint && $(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml \
@@ -27,3 +33,7 @@ artifact-test: venv ## build the collection, install it into an empty collection
 	@bash scripts/pytest.sh tests/collection -p no:cacheprovider
 
 LINT_TARGETS += role-docs-check changelog-lint ansible-test
+# The floor's sanity run costs about 10 minutes on a cold machine (its own sanity environments):
+# make ansible-test-floor runs it; make test runs the floor's units, which import and run the
+# modules on that ansible-core.
+TEST_TARGETS += units-floor
