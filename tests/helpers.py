@@ -1,19 +1,19 @@
 """Helpers shared by the integration tiers: running playbooks the way a user does."""
 from __future__ import annotations
 
+import json
 import os
-import re
-import subprocess
+import shlex
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ansible_runner
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-_RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-                    r"\s+failed=(?P<failed>\d+)", re.M)
 
 
 def require(condition: bool, reason: str) -> None:
@@ -47,26 +47,34 @@ class PlaybookRun:
 def run_playbook(playbook: str | Path, inventory: str | Path = "inventories/local/hosts.yml", *,
                  extra_vars: dict | None = None, check: bool = False, diff: bool = False,
                  env: dict | None = None, extra_args: list[str] | None = None, timeout: int = 1800) -> PlaybookRun:
-    """Run ansible-playbook from the repository root with the repository's ansible.cfg.
+    """Run ansible-playbook through ansible-runner (the engine AWX runs jobs with), from the repository
+    root with the repository's ansible.cfg.
 
-    Returns the run with its PLAY RECAP parsed; never raises on a failed play, so that a
-    test can assert on the failure (e.g. the environment guard's message).
+    The play results per host come from ansible-runner's stats (the playbook_on_stats event), not
+    from parsing the recap. Never raises on a failed play, so that a test can assert on the failure
+    (e.g. the environment guard's message).
     """
-    import json
-
-    args = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+    playbook, inventory = (Path(p) if Path(p).is_absolute() else REPO / p for p in (playbook, inventory))
+    cmdline = []
     if extra_vars:
-        args += ["-e", json.dumps(extra_vars)]
+        cmdline += ["-e", json.dumps(extra_vars)]
     if check:
-        args.append("--check")
+        cmdline.append("--check")
     if diff:
-        args.append("--diff")
-    args += extra_args or []
-    run_env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
-               "ANSIBLE_NOCOLOR": "1", "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
-    run_env.update(env or {})
-    proc = subprocess.run(args, cwd=REPO, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout, check=False)
-    recap = {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
-             for m in _RECAP.finditer(proc.stdout)}
-    return PlaybookRun(args=args, returncode=proc.returncode, output=proc.stdout, recap=recap)
+        cmdline.append("--diff")
+    cmdline += extra_args or []
+    run_env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+               "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", **(env or {})}
+    with tempfile.TemporaryDirectory(prefix="oui-runner-") as private:
+        runner = ansible_runner.run(private_data_dir=private, project_dir=str(REPO), playbook=str(playbook),
+                                    inventory=str(inventory), cmdline=shlex.join(cmdline), envvars=run_env,
+                                    timeout=timeout, quiet=True, suppress_env_files=True)
+        output = runner.stdout.read().replace("\r\n", "\n")
+        stats = runner.stats or {}  # read from the run's events, in the private directory
+    if runner.status == "timeout":
+        output += f"\nansible-runner: the play did not finish within {timeout} s\n"
+    recap = {host: {"ok": stats.get("ok", {}).get(host, 0), "changed": stats.get("changed", {}).get(host, 0),
+                    "unreachable": stats.get("dark", {}).get(host, 0), "failed": stats.get("failures", {}).get(host, 0)}
+             for host in stats.get("processed", {})}
+    args = ["ansible-playbook", "-i", str(inventory), str(playbook), *cmdline]
+    return PlaybookRun(args=args, returncode=runner.rc, output=output, recap=recap)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options documented once for the oui.platform modules that manage one AWS resource.
 
 The matching argument_spec entries come from
@@ -13,6 +13,13 @@ from __future__ import annotations
 class ModuleDocFragment:
     # oui.platform.aws_resource - every module that creates and deletes one resource.
     DOCUMENTATION = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the resource.
+    support: full
+  diff_mode:
+    description: Returns the resource before and after (what would change, in check mode) with C(--diff).
+    support: full
 options:
   state:
     description: Whether the resource should exist (V(present)) or be deleted (V(absent)).

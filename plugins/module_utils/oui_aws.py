@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers shared by the oui.platform AWS modules.
 
 The modules follow the amazon.aws conventions (AnsibleAWSModule, AWSRetry, check mode,
@@ -93,15 +93,6 @@ def without_none(value):
 def diff(before, after):
     """The dict Ansible shows with --diff."""
     return {"before": copy.deepcopy(before) if before else {}, "after": copy.deepcopy(after) if after else {}}
-
-
-def tags_to_change(current, desired, purge):
-    """(tags to set, keys to remove) so that the resource carries `desired`."""
-    current = current or {}
-    desired = desired or {}
-    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
-    to_remove = [k for k in current if k not in desired] if purge else []
-    return to_set, sorted(to_remove)
 
 
 def exit_with(module, result, key, ignore_list=None):

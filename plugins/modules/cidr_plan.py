@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -16,7 +16,14 @@ description:
     AWS accepts (/16 to /28) and no smaller than the tier needs.
   - Never changes anything; supports check mode.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
+attributes:
+  check_mode:
+    description: Runs the same in check mode; it never changes anything.
+    support: full
+  diff_mode:
+    description: Has nothing to show with C(--diff); it never changes anything.
+    support: none
 options:
   region:
     description: The AWS region the plan is for.

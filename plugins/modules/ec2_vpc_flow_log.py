@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -14,7 +14,7 @@ description:
   - A flow log is identified by its resource, traffic type and destination; the module is idempotent and supports
     check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   resource_id:
     description: ID of the VPC, subnet or network interface.
@@ -69,6 +69,11 @@ EXAMPLES = r"""
     max_aggregation_interval: 60
     tags:
       Name: oui-prod
+
+- name: Stop logging a VPC's traffic
+  oui.platform.ec2_vpc_flow_log:
+    resource_id: vpc-0123456789abcdef0
+    state: absent
 """
 
 RETURN = r"""
@@ -77,9 +82,32 @@ flow_log:
   returned: always
   type: dict
   sample: {flow_log_id: fl-0123456789abcdef0, traffic_type: ALL, log_group_name: /oui/oui-prod/vpc-flow-logs}
+  contains:
+    flow_log_id:
+      description: ID of the flow log.
+      type: str
+    resource_id:
+      description: ID of the VPC (or subnet, or interface) logged.
+      type: str
+    traffic_type:
+      description: Traffic logged (C(ACCEPT), C(REJECT) or C(ALL)).
+      type: str
+    log_destination_type:
+      description: Where the records go (C(cloud-watch-logs) or C(s3)).
+      type: str
+    log_group_name:
+      description: CloudWatch Logs group of the records.
+      type: str
+    deliver_logs_permission_arn:
+      description: IAM role that delivers the records.
+      type: str
+    max_aggregation_interval:
+      description: Seconds over which packets are aggregated into one record.
+      type: int
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
@@ -87,7 +115,6 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 
 # The fields that make a flow log what it is; a difference in any means replacement.
 IDENTITY = ("TrafficType", "LogDestinationType", "LogGroupName", "LogDestination",
@@ -144,8 +171,9 @@ def ensure(client, params, check_mode):
             client.delete_flow_logs(aws_retry=True, FlowLogIds=[f["FlowLogId"] for f in stale])
     if keep:
         current = keep[0]
-        to_set, to_remove = tags_to_change(boto3_tag_list_to_ansible_dict(current.get("Tags", [])),
-                                           params.get("tags"), params.get("purge_tags"))
+        to_set, to_remove = compare_aws_tags(boto3_tag_list_to_ansible_dict(current.get("Tags", [])),
+                                             params["tags"], params["purge_tags"]) \
+            if params.get("tags") is not None else ({}, [])
         if to_set or to_remove:
             changed = True
             if not check_mode and to_set:

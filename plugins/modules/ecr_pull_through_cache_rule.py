@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
   - The credential of a rule is updated in place; a change of upstream replaces the rule.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   ecr_repository_prefix:
     description: Prefix of the cached repositories (C(<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/...)).
@@ -44,6 +44,11 @@ EXAMPLES = r"""
   oui.platform.ecr_pull_through_cache_rule:
     ecr_repository_prefix: registry-k8s-io
     upstream_registry_url: registry.k8s.io
+
+- name: Stop caching registry.k8s.io
+  oui.platform.ecr_pull_through_cache_rule:
+    ecr_repository_prefix: registry-k8s-io
+    state: absent
 """
 
 RETURN = r"""
@@ -52,6 +57,19 @@ rule:
   returned: always
   type: dict
   sample: {ecr_repository_prefix: registry-k8s-io, upstream_registry_url: registry.k8s.io}
+  contains:
+    ecr_repository_prefix:
+      description: ECR repository prefix of the cached images.
+      type: str
+    upstream_registry_url:
+      description: URL of the upstream registry.
+      type: str
+    credential_arn:
+      description: Secrets Manager secret with the upstream registry's credentials.
+      type: str
+    registry_id:
+      description: Account ID of the registry.
+      type: str
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code

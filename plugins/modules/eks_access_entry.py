@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
   - The groups and username are updated in place; the entry type cannot change (EKS refuses), so a different type fails.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   principal_arn:
     description: ARN of the IAM user or role.
@@ -49,6 +49,12 @@ EXAMPLES = r"""
     cluster_name: oui-prod
     principal_arn: arn:aws:iam::123456789012:role/oui-operators
     kubernetes_groups: [platform-admins]
+
+- name: Remove the access entry of a role
+  oui.platform.eks_access_entry:
+    cluster_name: oui-prod
+    principal_arn: arn:aws:iam::123456789012:role/oui-operators
+    state: absent
 """
 
 RETURN = r"""
@@ -57,15 +63,35 @@ access_entry:
   returned: always
   type: dict
   sample: {principal_arn: "arn:aws:iam::123456789012:role/oui-operators", kubernetes_groups: [platform-admins]}
+  contains:
+    principal_arn:
+      description: ARN of the IAM principal.
+      type: str
+    kubernetes_groups:
+      description: Kubernetes groups the principal is in.
+      type: list
+      elements: str
+    username:
+      description: Kubernetes username of the principal.
+      type: str
+    type:
+      description: Access entry type.
+      type: str
+    access_entry_arn:
+      description: ARN of the access entry.
+      type: str
+    tags:
+      description: Tags of the access entry.
+      type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 
 
@@ -107,7 +133,7 @@ def ensure(client, params, check_mode):
         if not check_mode:
             after = client.update_access_entry(aws_retry=True, **key, **update)["accessEntry"]
     if params.get("tags") is not None:
-        to_set, to_remove = tags_to_change(current.get("tags"), params["tags"], params["purge_tags"])
+        to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"])
         if to_set or to_remove:
             changed = True
             after["tags"] = {**{k: v for k, v in (current.get("tags") or {}).items() if k not in to_remove}, **to_set}

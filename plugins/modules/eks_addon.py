@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
     C(UpdateAddon); with O(wait) the module returns once the add-on is ACTIVE.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   name:
     description: Add-on name as EKS lists it (C(aws eks describe-addon-versions)).
@@ -62,6 +62,12 @@ EXAMPLES = r"""
     name: vpc-cni
     configuration_values:
       enableNetworkPolicy: "true"
+
+- name: Remove an add-on
+  oui.platform.eks_addon:
+    cluster_name: oui-prod
+    name: vpc-cni
+    state: absent
 """
 
 RETURN = r"""
@@ -70,19 +76,45 @@ addon:
   returned: always
   type: dict
   sample: {addon_name: vpc-cni, addon_version: v1.20.4-eksbuild.2, status: ACTIVE}
+  contains:
+    addon_name:
+      description: Name of the add-on.
+      type: str
+    addon_version:
+      description: Version of the add-on.
+      type: str
+    status:
+      description: Status of the add-on (C(ACTIVE) once ready).
+      type: str
+    configuration_values:
+      description: Configuration values of the add-on, a JSON document.
+      type: str
+    service_account_role_arn:
+      description: IAM role of the add-on's service account.
+      type: str
+    health:
+      description: Health of the add-on and its issues.
+      type: dict
+    addon_arn:
+      description: ARN of the add-on.
+      type: str
+    tags:
+      description: Tags of the add-on.
+      type: dict
 """
 
 import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 
 def _config(text):
@@ -118,10 +150,15 @@ def _describe(client, params):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params)
+    what = f"add-on {params['name']} of {params['cluster_name']}"
+    if gone:
+        return wait_with(client, "AddonDeleted", params["wait_timeout"], 10, what, "addon",
+                         clusterName=params["cluster_name"], addonName=params["name"])
+    # botocore's AddonActive fails on DEGRADED, a state an add-on passes through while its nodes
+    # come up (and one accept_degraded accepts): this wait polls through it instead.
     ok = {"ACTIVE", "DEGRADED"} if params["accept_degraded"] else {"ACTIVE"}
-    done = (lambda a: a is None) if gone else (lambda a: a is not None and a.get("status") in ok)
-    return wait_for(lambda: _describe(client, params), done, params["wait_timeout"], delay=10,
-                    what=f"add-on {params['name']} of {params['cluster_name']}")
+    return wait_for(lambda: _describe(client, params), lambda a: a is not None and a.get("status") in ok,
+                    params["wait_timeout"], delay=10, what=what)
 
 
 def ensure(client, params, check_mode):
@@ -154,7 +191,7 @@ def ensure(client, params, check_mode):
                 update[field] = value
         elif current.get(field) != value:
             update[field] = value
-    to_set, to_remove = tags_to_change(current.get("tags"), params.get("tags"), params["purge_tags"]) \
+    to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"]) \
         if params.get("tags") is not None else ({}, [])
     changed = bool(update or to_set or to_remove)
     after = {**current, **update}

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -18,7 +18,7 @@ description:
   - community.aws.eks_cluster cannot set endpoint access, encryption or logging, hence this module.
   - Idempotent, with check mode and diff. Deleting fails while node groups exist (EKS refuses); delete them first.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   name:
     description: Cluster name.
@@ -59,6 +59,7 @@ options:
     description: Control-plane log types sent to CloudWatch Logs; the others are turned off.
     type: list
     elements: str
+    choices: [api, audit, authenticator, controllerManager, scheduler]
     default: [api, audit, authenticator, controllerManager, scheduler]
   authentication_mode:
     description: How IAM principals are mapped - access entries only (C(API)) or with the aws-auth ConfigMap.
@@ -89,6 +90,11 @@ EXAMPLES = r"""
     subnet_ids: [subnet-aaa, subnet-bbb, subnet-ccc]
     security_group_ids: [sg-0123]
     encryption_key_arn: arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+
+- name: Delete the cluster (its node groups first)
+  oui.platform.eks_control_plane:
+    name: oui-prod
+    state: absent
 """
 
 RETURN = r"""
@@ -97,6 +103,44 @@ cluster:
   returned: always
   type: dict
   sample: {name: oui-prod, version: "1.35", status: ACTIVE, resources_vpc_config: {endpoint_public_access: false}}
+  contains:
+    name:
+      description: Cluster name.
+      type: str
+    arn:
+      description: ARN of the cluster.
+      type: str
+    version:
+      description: Kubernetes minor version.
+      type: str
+    status:
+      description: Status of the cluster (C(ACTIVE) once ready).
+      type: str
+    endpoint:
+      description: URL of the Kubernetes API server.
+      type: str
+    role_arn:
+      description: IAM role of the control plane.
+      type: str
+    resources_vpc_config:
+      description: Subnets, security groups and endpoint access of the control plane.
+      type: dict
+    logging:
+      description: Control-plane log types and whether each is enabled.
+      type: dict
+    encryption_config:
+      description: Envelope encryption of Secrets with its KMS key.
+      type: list
+      elements: str
+    access_config:
+      description: Authentication mode of the cluster.
+      type: dict
+    certificate_authority:
+      description: Certificate authority data of the API server.
+      type: dict
+    tags:
+      description: Tags of the cluster.
+      type: dict
 unreported_settings:
   description: Settings the endpoint did not report back, hence not compared (a local test endpoint may omit some).
   returned: always
@@ -105,14 +149,14 @@ unreported_settings:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
-from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -205,9 +249,8 @@ def _describe(client, name):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params["name"])
-    done = (lambda c: c is None) if gone else (lambda c: c is not None and c.get("status") == "ACTIVE")
-    return wait_for(lambda: _describe(client, params["name"]), done, params["wait_timeout"],
-                    what=f"EKS cluster {params['name']}")
+    return wait_with(client, "ClusterDeleted" if gone else "ClusterActive", params["wait_timeout"], 15,
+                     f"EKS cluster {params['name']}", "cluster", name=params["name"])
 
 
 def ensure(client, params, check_mode):
@@ -236,7 +279,7 @@ def ensure(client, params, check_mode):
     if current.get("status") in ("CREATING", "UPDATING"):
         current = _wait(client, params)
     updates, unreported = plan_updates(current, params)
-    to_set, to_remove = tags_to_change(current.get("tags"), params.get("tags"), params["purge_tags"]) \
+    to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"]) \
         if params.get("tags") is not None else ({}, [])
     changed = bool(updates or to_set or to_remove)
     if changed and not check_mode:
@@ -248,7 +291,7 @@ def ensure(client, params, check_mode):
         if to_remove:
             client.untag_resource(aws_retry=True, resourceArn=current["arn"], tagKeys=to_remove)
     after = _describe(client, name) if changed and not check_mode else current
-    return {"changed": changed, "cluster": after, "updates": [m for m, _ in updates],
+    return {"changed": changed, "cluster": after, "updates": [method for method, _request in updates],
             "diff": diff(current, after if not check_mode else {**current, "pending_updates": updates}),
             "unreported_settings": unreported}
 

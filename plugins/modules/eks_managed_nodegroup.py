@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -18,7 +18,7 @@ description:
     when a taint changes, has no AL2023 AMI types and reports no change in check mode.
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   name:
     description: Node group name.
@@ -109,6 +109,12 @@ EXAMPLES = r"""
     labels: {node.oui.io/pool: isolated}
     taints:
       - {key: node.oui.io/pool, value: isolated, effect: NO_SCHEDULE}
+
+- name: Delete a node group
+  oui.platform.eks_managed_nodegroup:
+    name: oui-prod-isolated-eu-west-3a
+    cluster_name: oui-prod
+    state: absent
 """
 
 RETURN = r"""
@@ -117,17 +123,54 @@ nodegroup:
   returned: always
   type: dict
   sample: {nodegroup_name: oui-prod-isolated-eu-west-3a, subnets: [subnet-0123], status: ACTIVE}
+  contains:
+    nodegroup_name:
+      description: Name of the node group.
+      type: str
+    nodegroup_arn:
+      description: ARN of the node group.
+      type: str
+    status:
+      description: Status of the node group (C(ACTIVE) once ready).
+      type: str
+    version:
+      description: Kubernetes version of the nodes.
+      type: str
+    scaling_config:
+      description: Minimum, maximum and desired sizes.
+      type: dict
+    instance_types:
+      description: Instance types of the nodes.
+      type: list
+      elements: str
+    subnets:
+      description: Subnets the nodes are placed in.
+      type: list
+      elements: str
+    labels:
+      description: Kubernetes labels of the nodes.
+      type: dict
+    taints:
+      description: Kubernetes taints of the nodes.
+      type: list
+      elements: str
+    node_role:
+      description: IAM role of the nodes.
+      type: str
+    tags:
+      description: Tags of the node group.
+      type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import diff
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_with
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import tags_to_change
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
-from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_for
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 IMMUTABLE = (("nodeRole", "node_role"), ("subnets", "subnets"), ("instanceTypes", "instance_types"),
              ("amiType", "ami_type"), ("capacityType", "capacity_type"), ("diskSize", "disk_size"))
@@ -207,9 +250,9 @@ def _describe(client, params):
 def _wait(client, params, gone=False):
     if not params["wait"]:
         return _describe(client, params)
-    done = (lambda n: n is None) if gone else (lambda n: n is not None and n.get("status") == "ACTIVE")
-    return wait_for(lambda: _describe(client, params), done, params["wait_timeout"], delay=20,
-                    what=f"node group {params['name']} of {params['cluster_name']}")
+    return wait_with(client, "NodegroupDeleted" if gone else "NodegroupActive", params["wait_timeout"], 20,
+                     f"node group {params['name']} of {params['cluster_name']}", "nodegroup",
+                     clusterName=params["cluster_name"], nodegroupName=params["name"])
 
 
 def ensure(client, params, check_mode):
@@ -236,7 +279,7 @@ def ensure(client, params, check_mode):
         return {"changed": True, "nodegroup": created, "diff": diff(None, created)}
 
     update = plan_update(current, params)
-    to_set, to_remove = tags_to_change(current.get("tags"), params.get("tags"), params["purge_tags"]) \
+    to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"]) \
         if params.get("tags") is not None else ({}, [])
     changed = bool(update or to_set or to_remove)
     after = current

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OUI platform team
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
 ---
@@ -15,7 +15,7 @@ description:
     C(sts:AssumeRole) and C(sts:TagSession).
   - Idempotent, with check mode and diff.
 author:
-  - OUI platform team
+  - OUI platform team (@oui-team)
 options:
   namespace:
     description: Namespace of the service account.
@@ -47,6 +47,13 @@ EXAMPLES = r"""
     namespace: velero
     service_account: velero
     role_arn: arn:aws:iam::123456789012:role/oui-prod-velero
+
+- name: Remove Velero's association
+  oui.platform.eks_pod_identity_association:
+    cluster_name: oui-prod
+    namespace: velero
+    service_account: velero
+    state: absent
 """
 
 RETURN = r"""
@@ -55,6 +62,25 @@ association:
   returned: always
   type: dict
   sample: {namespace: velero, service_account: velero, role_arn: "arn:aws:iam::123456789012:role/oui-prod-velero"}
+  contains:
+    association_id:
+      description: ID of the association.
+      type: str
+    association_arn:
+      description: ARN of the association.
+      type: str
+    namespace:
+      description: Namespace of the service account.
+      type: str
+    service_account:
+      description: Service account the IAM role is associated with.
+      type: str
+    role_arn:
+      description: IAM role the service account's pods get credentials of.
+      type: str
+    tags:
+      description: Tags of the association.
+      type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

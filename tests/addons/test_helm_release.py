@@ -113,7 +113,7 @@ def test_first_install_applies_the_crds_before_the_chart(cluster, release):
     assert run.changed > 0
     crd = cluster.get("crd", f"probes.{GROUP}")
     # Applied server-side by the helper (Helm was told to skip crds/): the field manager says so.
-    assert any(m["manager"] == "oui-platform" and m["operation"] == "Apply" for m in crd["metadata"]["managedFields"])
+    assert any(m["manager"] == "oui.platform" and m["operation"] == "Apply" for m in crd["metadata"]["managedFields"])
     assert cluster.get("crd", f"gadgets.{GROUP}") is not None, "a dependency's CRDs are applied too"
     # The chart's custom resource could only be created because its CRD was there first.
     probe = cluster.get(f"probes.{GROUP}", release.name, "-n", release.namespace)
@@ -176,7 +176,7 @@ def test_crds_from_a_mirrored_manifest(cluster, release, tmp_path):
                           helm_release_chart_sources={CHART: {"path": str(release.chart), "crds_urls": [str(manifest)]}})
         assert run.returncode == 0, run.tail()
         live = cluster.get("crd", f"widgets.{GROUP}")
-        assert any(m["manager"] == "oui-platform" for m in live["metadata"]["managedFields"])
+        assert any(m["manager"] == "oui.platform" for m in live["metadata"]["managedFields"])
         unreachable = release.run({"message": "upgraded"}, helm_release_crds="url", helm_release_chart_sources={
             CHART: {"path": str(release.chart), "crds_urls": ["https://crds.invalid.example/widgets.yaml"]}})
         assert unreachable.returncode != 0

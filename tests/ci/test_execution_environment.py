@@ -62,17 +62,11 @@ def test_ansible_core_and_runner_match_requirements(context):
     assert sorted(refs) == sorted([f"ansible-core=={req['ansible-core']}", f"ansible-runner=={req['ansible-runner']}"])
 
 
-def test_python_dependencies_are_the_runtime_subset_of_requirements(context):
-    req = pins(REPO / "requirements.txt")
-    ee = pins(context / "_build" / "requirements.txt")
-    assert {"kubernetes", "boto3", "botocore", "awscli"} <= set(ee)
-    for name, version in ee.items():
-        if name in req:
-            assert version == req[name], f"{name}: EE {version} != requirements.txt {req[name]}"
-    # the one addition, for EKS kubeconfigs' exec plugin
-    assert set(ee) - set(req) == {"awscli"}
-    for tooling in ("pytest", "molecule", "ansible-lint", "moto"):
-        assert tooling not in ee, f"test tooling {tooling} does not belong in the EE"
+def test_python_dependencies_come_from_the_collection(context):
+    """No Python list of its own: ansible-builder takes the collection's (meta/execution-environment.yml,
+    checked by tests/collection/test_artifact.py with `ansible-builder introspect`)."""
+    assert "python" not in EE["dependencies"]
+    assert not (context / "_build" / "requirements.txt").exists()
 
 
 def test_collections_match_requirements_yml_and_include_this_one(context):

@@ -4,7 +4,7 @@ moto 5.2.5 implements the EKS control plane and managed node groups, IAM, KMS, E
 but not EKS access entries, add-ons or Pod Identity associations, and its ScheduleKeyDeletion
 rejects a key ARN (which AWS accepts and amazon.aws.kms_key sends). Those steps are skipped
 by tag, the test says so, checks that moto still lacks them (so the skip cannot outlive its
-reason), and the modules are tested with botocore's Stubber in test_modules_stubbed.py.
+reason), and the modules are tested with botocore's Stubber in tests/unit/plugins/modules/test_aws_modules_stubbed.py.
 The Kubernetes objects (gp3 StorageClass, identity ConfigMap) need the cluster's API server,
 which moto does not run: tag eks_cluster_kubernetes, skipped here too.
 """

@@ -3,7 +3,7 @@
 Converge, converge again (changed=0), check mode on the converged network (changed=0), verify
 with boto3, tear down, verify nothing is left. The ECR pull-through cache step is skipped by
 tag because moto does not implement its API (checked below, and said in the output); the
-module that manages it is tested with botocore's Stubber in test_modules_stubbed.py.
+module that manages it is tested with botocore's Stubber in tests/unit/plugins/modules/test_aws_modules_stubbed.py.
 """
 from __future__ import annotations
 

@@ -92,8 +92,43 @@ def test_argument_specs_match_defaults(role):
     assert set(defaults) <= set(specs), f"defaults without a spec: {sorted(set(defaults) - set(specs))}"
     for key, spec in specs.items():
         assert spec.get("description"), f"{role.name}: {key} has no description"
+        if role.name == "preflight" and key.startswith("platform_"):
+            # the inventory's platform_* variables, declared where every playbook validates them first
+            assert key in defaults or spec.get("required") or "default" not in spec, key
+            continue
         assert key.startswith(role.name + "_"), f"{role.name}: public variable {key} is not prefixed with the role name"
         if not spec.get("required"):
             assert key in defaults, f"{role.name}: optional {key} has no default in defaults/main.yml"
             if "default" in spec:
                 assert spec["default"] == defaults[key], f"{role.name}: {key} spec default != defaults/main.yml"
+
+
+def test_preflight_declares_every_platform_variable_roles_read():
+    """The platform_* variables roles and playbooks read are declared in preflight's argument spec,
+    except those the preflight itself sets (platform_labels) or loads (platform_versions)."""
+    specs = load(REPO / "roles" / "preflight" / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    read = set()
+    for path in [*(REPO / "roles").rglob("*.yml"), *(REPO / "roles").rglob("*.j2"), *(REPO / "playbooks").glob("*.yml")]:
+        if "/meta/" not in str(path):
+            read |= set(re.findall(r"\bplatform_[a-z_]+\b", path.read_text()))
+    undeclared = sorted(read - set(specs) - {"platform_labels", "platform_versions"})
+    assert not undeclared, f"platform_* variables read but not declared in roles/preflight/meta/argument_specs.yml: {undeclared}"
+
+
+@pytest.mark.parametrize("role", [r for r in _role_dirs() if (r / "vars" / "main.yml").exists()], ids=lambda p: p.name)
+def test_internal_constants_are_used(role):
+    """Every _<role>_ constant of vars/main.yml is read somewhere in the role (no declared-but-hard-coded value)."""
+    vars_file = role / "vars" / "main.yml"
+    names = list(load(vars_file) or {})
+    texts = [p.read_text() for p in role.rglob("*") if p.is_file() and p != vars_file]
+    texts.append(vars_file.read_text())
+    for name in names:
+        uses = sum(len(re.findall(rf"\b{re.escape(name)}\b", text)) for text in texts)
+        assert uses > 1, f"{role.name}: {name} is declared in vars/main.yml but never read"
+
+
+def test_requires_ansible_is_the_floor_the_preflight_checks_and_ansible_test_runs(versions):
+    """meta/runtime.yml claims the ansible-core that `scripts/ansible-test.sh --core-floor` tests and
+    the preflight accepts (vars/versions.yml ansible_core_min)."""
+    runtime = load(REPO / "meta" / "runtime.yml")
+    assert runtime["requires_ansible"] == f">={versions['ansible_core_min']}"

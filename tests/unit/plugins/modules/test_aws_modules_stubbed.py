@@ -10,27 +10,20 @@ from __future__ import annotations
 
 import datetime
 import json
-import sys
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
-from helpers import REPO
-
-sys.path.insert(0, str(REPO / "collections"))
-
-from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import cidr_plan  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_cache_rule as ecr_rule  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_addon  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup  # noqa: E402
-from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity  # noqa: E402
-
-pytestmark = pytest.mark.unit
+from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client
+from ansible_collections.oui.platform.plugins.modules import cidr_plan
+from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_cache_rule as ecr_rule
+from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log
+from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry
+from ansible_collections.oui.platform.plugins.modules import eks_addon
+from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane
+from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup
+from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity
 
 CLUSTER = "oui-prod"
 ACCOUNT = "123456789012"
@@ -327,7 +320,7 @@ def test_version_skips_and_key_changes_are_refused():
         control_plane.plan_updates(described(version="1.33")["cluster"], plane_params())
     with pytest.raises(ValueError, match="cannot change the key"):
         control_plane.plan_updates(described()["cluster"], plane_params(encryption_key_arn=KEY_ARN + "0"))
-    updates, _ = control_plane.plan_updates(described(version="1.34")["cluster"], plane_params())
+    updates, _unreported = control_plane.plan_updates(described(version="1.34")["cluster"], plane_params())
     assert updates == [("update_cluster_version", {"name": CLUSTER, "version": "1.35"})]
 
 
@@ -407,13 +400,42 @@ def test_flow_log_with_another_interval_is_replaced(stubbed):
     assert flow_log.ensure(client, params, check_mode=False)["changed"] is True
 
 
+def flow_log_params(**over):
+    return {"resource_id": "vpc-1", "resource_type": "VPC", "traffic_type": "ALL",
+            "log_destination_type": "cloud-watch-logs", "log_group_name": "/oui/oui-prod/vpc-flow-logs",
+            "log_destination": None, "deliver_logs_permission_arn": "arn:role", "max_aggregation_interval": 60,
+            "log_format": None, "tags": None, "purge_tags": True, "state": "present", **over}
+
+
+FLOW_LOG = {"FlowLogId": "fl-1", "ResourceId": "vpc-1", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": "/oui/oui-prod/vpc-flow-logs", "DeliverLogsPermissionArn": "arn:role",
+            "MaxAggregationInterval": 60, "Tags": [{"Key": "Name", "Value": "oui-prod"}, {"Key": "aws:cloudformation:x", "Value": "y"}]}
+FLOW_LOG_QUERY = {"Filters": [{"Name": "resource-id", "Values": ["vpc-1"]}]}
+
+
+def test_flow_log_without_tags_leaves_its_tags_alone(stubbed):
+    """tags unset means tags not managed (amazon.aws's convention), even with purge_tags."""
+    client, stub = stubbed("ec2")
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    assert flow_log.ensure(client, flow_log_params(), check_mode=False)["changed"] is False
+
+
+def test_flow_log_tags_are_purged_but_not_the_reserved_aws_ones(stubbed):
+    client, stub = stubbed("ec2")
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    stub.add_response("create_tags", {}, {"Resources": ["fl-1"], "Tags": [{"Key": "env", "Value": "prod"}]})
+    stub.add_response("delete_tags", {}, {"Resources": ["fl-1"], "Tags": [{"Key": "Name"}]})
+    stub.add_response("describe_flow_logs", {"FlowLogs": [FLOW_LOG]}, FLOW_LOG_QUERY)
+    assert flow_log.ensure(client, flow_log_params(tags={"env": "prod"}), check_mode=False)["changed"] is True
+
+
 # --- cidr_plan (pure) ----------------------------------------------------------------------------------------
 
 def test_cidr_plan_reports_every_problem_at_once():
     zones = [{"name": "eu-west-3a", "public": "10.0.0.0/24", "private": "10.0.32.0/19", "isolated": "10.0.16.0/22"},
              {"name": "eu-west-3a", "public": "10.0.0.0/25", "private": "10.0.64.0/25", "isolated": "10.1.0.0/22"}]
-    _, errors = cidr_plan.validate("eu-west-3", ["eu-west-3"], "10.0.0.0/16", zones,
-                                   {"public": 26, "private": 22, "isolated": 24}, 3, "cloud_network_zones")
+    _plan, errors = cidr_plan.validate("eu-west-3", ["eu-west-3"], "10.0.0.0/16", zones,
+                                       {"public": 26, "private": 22, "isolated": 24}, 3, "cloud_network_zones")
     text = "\n".join(errors)
     for needle in ("lists 2 zones", "listed twice", "too small", "outside vpc_cidr", "overlaps"):
         assert needle in text, text
