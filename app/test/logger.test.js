@@ -1,7 +1,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const { once } = require('node:events');
 const path = require('node:path');
 const { Writable } = require('node:stream');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -52,7 +53,7 @@ test('lines below the level are not written', async () => {
   assert.equal(log.isLevelEnabled('info'), false);
 });
 
-test('on stdout, lines logged just before process.exit are all written (asynchronous destination)', () => {
+test('on stdout, lines logged just before process.exit are all written (batched destination)', () => {
   const script = `const { createLogger } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'logger.js'))});
     const log = createLogger({ level: 'info' });
     for (let i = 0; i < 5000; i++) log.info({ i }, 'request');
@@ -62,4 +63,22 @@ test('on stdout, lines logged just before process.exit are all written (asynchro
   const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 5000);
   assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 5000 }, (_, i) => i));
+});
+
+test('on stdout, a line logged while traffic is light is written within the flush period (100 ms)', { timeout: 10_000 }, async () => {
+  const script = `const { createLogger } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'logger.js'))});
+    const log = createLogger({ level: 'info' });
+    setTimeout(() => log.info({ at: Date.now() }, 'alone'), 200);
+    setTimeout(() => {}, 5000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [chunk] = await once(child.stdout, 'data');
+    const line = JSON.parse(chunk.toString());
+    const late = Date.now() - line.at;
+    assert.equal(line.msg, 'alone');
+    assert.ok(late < 1000, `written ${late} ms after it was logged, the process still running`);
+    assert.equal(child.exitCode, null);
+  } finally {
+    child.kill();
+  }
 });
