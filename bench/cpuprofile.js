@@ -3,6 +3,8 @@
 // time (idle left out): by the code it was spent in and by function (self time: a function's
 // callees count for themselves), then the app's own functions with their callees (total time:
 // what the request handler, the metrics and the log line cost, whoever does the work).
+// Samples count from the first request on (Node's parserOnIncoming on the stack): the start-up
+// (loading and compiling modules) is left out.
 //   node bench/cpuprofile.js FILE.cpuprofile [TOP]
 const fs = require('node:fs');
 
@@ -32,18 +34,24 @@ const byOwner = new Map();
 const byFunction = new Map();
 const appTotal = new Map();
 let busy = 0;
+let serving = false;
+const stack = (id) => {
+  const frames = [];
+  for (let up = id; up !== undefined; up = parents.get(up)) frames.push(nodes.get(up));
+  return frames;
+};
 profile.samples.forEach((id, i) => {
   const frame = nodes.get(id);
   const dt = profile.timeDeltas[i] || 0;
-  if (frame.functionName === '(idle)') return;
+  serving ||= stack(id).some((f) => f.functionName === 'parserOnIncoming');
+  if (!serving || frame.functionName === '(idle)') return;
   busy += dt;
   const o = owner(frame);
   byOwner.set(o, (byOwner.get(o) || 0) + dt);
   const f = label(frame, o);
   byFunction.set(f, (byFunction.get(f) || 0) + dt);
   const seen = new Set();
-  for (let up = id; up !== undefined; up = parents.get(up)) {
-    const caller = nodes.get(up);
+  for (const caller of stack(id)) {
     const co = owner(caller);
     if (co.startsWith('app ')) seen.add(label(caller, co));
   }
@@ -56,7 +64,7 @@ const show = (title, map) => {
     process.stdout.write(`    ${((100 * t) / busy).toFixed(1).padStart(5)} %  ${name}\n`);
   }
 };
-process.stdout.write(`  busy ${(busy / 1e6).toFixed(2)} s sampled\n`);
+process.stdout.write(`  busy ${(busy / 1e6).toFixed(2)} s sampled from the first request on\n`);
 show('self time by code:', byOwner);
 show('self time by function:', byFunction);
 show("the app's own functions, total time (with their callees):", appTotal);
