@@ -15,7 +15,7 @@ try {
 const service = start(config);
 
 service.listening.catch((err) => {
-  service.log.error('cannot listen', { error: err.message, port: config.port, host: config.host });
+  service.log.error({ error: err.message, port: config.port, host: config.host }, 'cannot listen');
   process.exit(1);
 });
 
@@ -26,6 +26,6 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
 }
 
 process.on('uncaughtException', (err) => {
-  service.log.error('uncaught exception', { error: err.message, stack: err.stack });
+  service.log.error({ error: err.message, stack: err.stack }, 'uncaught exception');
   process.exit(1);
 });

@@ -14,7 +14,8 @@ const { createMetrics } = require('./metrics');
 const { createLogger } = require('./logger');
 const pkg = require('../package.json');
 
-function start(config, { stream = process.stdout } = {}) {
+// `stream`: where the log lines go (tests pass their own); stdout by default.
+function start(config, { stream } = {}) {
   const log = createLogger({ level: config.logLevel, stream });
   const metrics = createMetrics({ version: pkg.version });
   const state = { shuttingDown: false };
@@ -30,7 +31,7 @@ function start(config, { stream = process.stdout } = {}) {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
       const { address, port } = server.address();
-      log.info('listening', { address, port, node_version: process.versions.node, version: pkg.version });
+      log.info({ address, port, node_version: process.versions.node, version: pkg.version }, 'listening');
       resolve(port);
     });
   });
@@ -39,11 +40,11 @@ function start(config, { stream = process.stdout } = {}) {
   function shutdown(reason) {
     if (closed) return closed;
     state.shuttingDown = true;
-    log.info('shutdown begun: readiness now fails', { reason, delay_ms: config.shutdownDelayMs });
+    log.info({ reason, delay_ms: config.shutdownDelayMs }, 'shutdown begun: readiness now fails');
     closed = new Promise((resolve) => {
       const deadline = setTimeout(() => {
-        log.error('shutdown deadline reached: destroying remaining connections',
-          { timeout_ms: config.shutdownTimeoutMs });
+        log.error({ timeout_ms: config.shutdownTimeoutMs },
+          'shutdown deadline reached: destroying remaining connections');
         server.closeAllConnections();
         resolve(1);
       }, config.shutdownTimeoutMs);

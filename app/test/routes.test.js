@@ -26,6 +26,7 @@ test('GET / answers 200 "Hello OUI!" (the original contract)', async () => {
   assert.equal(r.status, 200);
   assert.equal(r.body, 'Hello OUI!');
   assert.equal(r.headers['x-powered-by'], undefined);
+  assert.equal(r.headers.etag, undefined, 'no ETag: no client of the app makes conditional requests');
 });
 
 test('GET /healthz answers 200 "OK"', async () => {

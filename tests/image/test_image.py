@@ -1,14 +1,16 @@
 """The app image, built by a real Docker engine from the root Dockerfile and run.
 
 The engine is Debian's docker.io, installed and started by image/docker-engine.sh when none
-runs; the base is the stand-in assembled offline by image/standin-base.sh (no registry is
-reachable here). The shutdown test uses the app's test-only route /debug/slow, which exists
-only when DEBUG_ROUTES=true is set on the container (it is never set by the deployment):
-a request that lasts a known time is the honest way to have one in flight at SIGTERM.
+runs; the bases are the stand-ins assembled offline by image/standin-base.sh (no registry is
+reachable here): the Node.js image for the build stages, distroless static for the runtime.
+The shutdown test uses the app's test-only route /debug/slow, which exists only when
+DEBUG_ROUTES=true is set on the container (it is never set by the deployment): a request that
+lasts a known time is the honest way to have one in flight at SIGTERM.
 """
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import threading
 import time
@@ -22,9 +24,10 @@ from helpers import REPO, require
 pytestmark = pytest.mark.image
 
 NODE = "/usr/local/bin/node"
-# Shells of the base, made unusable inside the containers under test (a bind mount of
-# /dev/null over each): the app must start, serve and stop without one.
-SHELLS = ["/usr/bin/dash", "/usr/bin/bash"]
+# The distroless base's `nonroot` user and group.
+NONROOT = 65532
+# Where Debian keeps the shared libraries of this machine's architecture (the image's too).
+LIBDIR = "/lib/" + {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}.get(platform.machine(), "?")
 
 
 def _say(config: pytest.Config, line: str) -> None:
@@ -65,8 +68,6 @@ class Container:
         self.docker = docker
         args = [docker, "run", "-d", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                 "-p", "127.0.0.1::8000"]
-        for shell in SHELLS:
-            args += ["--mount", f"type=bind,source=/dev/null,target={shell},readonly"]
         for k, v in env.items():
             args += ["-e", f"{k}={v}"]
         self.id = _run(*args, image).stdout.strip()
@@ -113,7 +114,7 @@ def test_image_metadata(docker, image):
     assert cfg["Entrypoint"] == [NODE, "index.js"], "exec form: node is PID 1 and gets the signals"
     assert not cfg.get("Cmd")
     user = cfg["User"]
-    assert user == "1000:1000", f"numeric non-root user expected, got {user!r}"
+    assert user == f"{NONROOT}:{NONROOT}", f"numeric non-root user expected, got {user!r}"
     labels = cfg["Labels"]
     for key in ("title", "version", "revision", "source", "licenses", "base.name"):
         assert labels.get(f"org.opencontainers.image.{key}"), f"OCI label {key} missing"
@@ -153,11 +154,11 @@ def test_runs_as_non_root_without_a_shell(app):
                      "gid:process.getgid(),pid1:fs.readFileSync('/proc/1/cmdline','utf8').split('\\0')}))")
     assert probe.returncode == 0, probe.stderr
     facts = json.loads(probe.stdout)
-    assert facts["uid"] == 1000 and facts["gid"] == 1000
+    assert facts["uid"] == NONROOT and facts["gid"] == NONROOT
     assert facts["pid1"][:2] == [NODE, "index.js"], "node itself is PID 1, not a shell"
-    # The container serves although its shells are unusable: prove they are.
+    # The image has no shell to run: prove it.
     shell = app.node("require('child_process').execSync('true')")
-    assert shell.returncode != 0, "a shell still works in the container; the check above would prove nothing"
+    assert shell.returncode != 0 and "ENOENT" in shell.stderr, shell.stderr
     # The app's files belong to root and are not writable by the app's user, whatever the
     # run flags; and with a read-only root filesystem the app still serves.
     own = app.node("const fs=require('fs');process.stdout.write(JSON.stringify(['/app','/app/index.js',"
@@ -165,10 +166,37 @@ def test_runs_as_non_root_without_a_shell(app):
                    "return [f,s.uid,(s.mode&0o022)===0]})))")
     assert own.returncode == 0, own.stderr
     for path, uid, not_group_or_world_writable in json.loads(own.stdout):
-        assert uid == 0 and not_group_or_world_writable, f"{path} must be root-owned, not writable by uid 1000"
+        assert uid == 0 and not_group_or_world_writable, f"{path} must be root-owned, not writable by uid {NONROOT}"
     write = app.node("require('fs').writeFileSync('/tmp/x', 'x')")
     assert write.returncode != 0 and "EROFS" in write.stderr
     assert app.get("/")[0] == 200
+
+
+def test_runtime_holds_only_what_node_needs(app):
+    """Distroless runtime: node, the shared libraries it links to (with their Debian package
+    records, for image scanners), CA certificates, passwd and group entries for the app's user;
+    no shell, no package manager, no npm. And node still resolves names and speaks TLS."""
+    probe = app.node(
+        "const fs=require('fs');const ls=(d)=>fs.existsSync(d)?fs.readdirSync(d).sort():null;"
+        "const has=(p)=>fs.existsSync(p);process.stdout.write(JSON.stringify({"
+        f"libs:ls('{LIBDIR}'),records:ls('/var/lib/dpkg/status.d'),"
+        "passwd:fs.readFileSync('/etc/passwd','utf8'),group:fs.readFileSync('/etc/group','utf8'),"
+        "cas:fs.readFileSync('/etc/ssl/certs/ca-certificates.crt','utf8').split('BEGIN CERTIFICATE').length-1,"
+        "present:['/bin/sh','/usr/bin/sh','/bin/bash','/bin/dash','/usr/bin/apt','/usr/bin/dpkg',"
+        "'/usr/local/bin/npm','/usr/local/lib/node_modules'].filter(has)}))")
+    assert probe.returncode == 0, probe.stderr
+    facts = json.loads(probe.stdout)
+    assert facts["present"] == [], f"not in a distroless runtime: {facts['present']}"
+    assert facts["libs"] == ["libc.so.6", "libdl.so.2", "libgcc_s.so.1", "libm.so.6", "libpthread.so.0",
+                             "libstdc++.so.6"], facts["libs"]
+    assert {"libc6", "libstdc++6", "libgcc-s1", "ca-certificates", "tzdata"} <= set(facts["records"]), facts["records"]
+    assert f"nonroot:x:{NONROOT}:{NONROOT}:" in facts["passwd"] and f"nonroot:x:{NONROOT}:" in facts["group"]
+    assert facts["cas"] > 100, "the CA bundle holds the Mozilla roots"
+    # Name resolution through glibc (nsswitch, /etc/hosts) and TLS with the bundled roots work.
+    net = app.node("require('dns').lookup('localhost',(e,a)=>{if(e)throw e;"
+                   "const tls=require('tls');const c=tls.createSecureContext({ca:require('fs')"
+                   ".readFileSync(process.env.SSL_CERT_FILE)});process.stdout.write(a+' '+typeof c)})")
+    assert net.returncode == 0 and net.stdout in ("127.0.0.1 object", "::1 object"), (net.stdout, net.stderr)
 
 
 def test_sigterm_during_a_slow_request(docker, image, pytestconfig):

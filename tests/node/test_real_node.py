@@ -217,7 +217,7 @@ def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
         "spec": {
             "restartPolicy": "Never", "nodeSelector": {"node.oui.io/real": "true"}, "tolerations": [TOLERATION],
             "automountServiceAccountToken": False,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
                 "name": "fetch", "image": image, "imagePullPolicy": "Never", "command": ["node", "-e", script],
                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "96Mi"}},
