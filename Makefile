@@ -18,9 +18,10 @@ UP_TARGETS   :=
 
 # `make test` and `make up` time each step (scripts/timed.sh appends a row to the run file) and
 # end with one summary (scripts/timings.py; kept in .state/timings/). OUI_BUILD_TIMINGS, when set,
-# names the per-component build times to print with it. Steps run as sub-makes, in order.
+# names the per-component build times to print with it. Steps run as sub-makes, in order; after
+# the first step they take the venv as built (-o venv) instead of checking it again each time.
 TIMED  := bash scripts/timed.sh
-SUBMAKE = $(MAKE) -s --no-print-directory
+SUBMAKE = $(MAKE) -s --no-print-directory -o venv
 STAMP  := $(shell date +%Y%m%d-%H%M%S)
 
 -include mk/*.mk
@@ -53,7 +54,7 @@ test-py: venv ## pytest: unit tests, then tests that need Docker, the AWS endpoi
 test: export OUI_MACHINE_SKIPS := fail
 test: export OUI_TIMINGS_RUN := $(REPO)/.state/timings/test-$(STAMP).tsv
 test: ## everything that can be checked offline (a machine skip fails it), then the time of each phase
-	@$(TIMED) venv $(SUBMAKE) venv
+	@$(TIMED) venv $(MAKE) -s --no-print-directory venv
 	@for t in yamllint ansible-lint $(LINT_TARGETS); do $(TIMED) "lint: $$t" $(SUBMAKE) $$t; done
 	@echo "lint: clean"
 	@for t in $(TEST_TARGETS); do $(TIMED) "$$t" $(SUBMAKE) $$t; done
@@ -63,7 +64,7 @@ test: ## everything that can be checked offline (a machine skip fails it), then 
 
 up: export OUI_TIMINGS_RUN := $(REPO)/.state/timings/up-$(STAMP).tsv
 up: ## build the local environment and deploy the app, then the time of each phase
-	@$(TIMED) venv $(SUBMAKE) venv
+	@$(TIMED) venv $(MAKE) -s --no-print-directory venv
 	@for t in $(UP_TARGETS); do $(TIMED) "$$t" $(SUBMAKE) $$t; done
 	@$(TIMED) "deploy (scripts/up.sh)" bash scripts/up.sh
 	@python3 scripts/timings.py "$$OUI_TIMINGS_RUN"

@@ -161,8 +161,10 @@ def test_tier_times_by_marker_and_directory_go_into_the_run_file(pytester, monke
 
 
 def _timed(run: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """scripts/timed.sh at the top level (under `make test` this test itself runs one level down)."""
     return subprocess.run(["bash", str(REPO / "scripts" / "timed.sh"), *args], capture_output=True, text=True,
-                          env={**os.environ, "OUI_TIMINGS_RUN": str(run), **(env or {})}, check=False)
+                          env={**os.environ, "OUI_TIMINGS_RUN": str(run), "OUI_TIMINGS_DEPTH": "0", **(env or {})},
+                          check=False)
 
 
 def test_timed_steps_nest_and_the_summary_prints_them_with_the_build_table(tmp_path):
