@@ -17,6 +17,8 @@ cd "$repo"
 cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
 playbook=(.venv/bin/ansible-playbook -i inventories/local/hosts.yml)
 say() { echo "up: $*"; }
+# Each step's time goes into the summary `make up` prints at the end (scripts/timed.sh).
+timed() { bash scripts/timed.sh "$@"; }
 pinned() { .venv/bin/python -c "import sys, yaml; print(yaml.safe_load(open('vars/versions.yml'))['platform_versions'][sys.argv[1]])" "$1"; }
 
 say "Python environment: $(readlink .venv) ($(.venv/bin/python --version))"
@@ -59,33 +61,33 @@ KIND
   else
     say "reusing kind cluster oui-local"
   fi
-  image=$(bash image/build.sh | tail -n 1)
+  image=$(timed "image (image/build.sh)" bash image/build.sh | tail -n 1)
   "$kind" load docker-image "$image" --name oui-local
   say "target: kind cluster oui-local (context $OUI_KUBE_CONTEXT, KUBECONFIG=$KUBECONFIG), image $image"
-  "${playbook[@]}" playbooks/adopt.yml -e adopt_confirm=true
-  "${playbook[@]}" playbooks/site.yml -e "app_image_repository=${image%%:*}" -e "app_image_tag=${image#*:}"
+  timed "playbook adopt.yml" "${playbook[@]}" playbooks/adopt.yml -e adopt_confirm=true
+  timed "playbook site.yml" "${playbook[@]}" playbooks/site.yml -e "app_image_repository=${image%%:*}" -e "app_image_tag=${image#*:}"
   say "done: the app runs in kind; playbooks/verify.yml asked a pod for / (see 'Ask a running pod' above)"
   exit 0
 fi
 
 say "target: the project's test cluster (${why_not_kind:-OUI_UP_TARGET=test}; kind needs Docker and the internet)"
-kubeconfig=$(make -s cluster | tail -n 1)
+kubeconfig=$(timed "cluster start (make cluster)" make -s cluster | tail -n 1)
 export KUBECONFIG="$kubeconfig"
 bin_dir=$(bash cluster/build.sh --print-bin-dir)
 export PATH="$bin_dir:$PATH"
 say "test cluster: KUBECONFIG=$KUBECONFIG"
-"${playbook[@]}" playbooks/app.yml
+timed "playbook app.yml" "${playbook[@]}" playbooks/app.yml
 # Access control needs no chart: RBAC, quotas and the admission policy bind into the app's namespace.
-"${playbook[@]}" playbooks/access.yml
-"${playbook[@]}" playbooks/verify.yml
+timed "playbook access.yml" "${playbook[@]}" playbooks/access.yml
+timed "playbook verify.yml" "${playbook[@]}" playbooks/verify.yml
 say "done: the app is deployed to the test cluster, namespace oui, with its access control; its pods are SIMULATED (kwok nodes run no container)"
 
 # The real node (cluster/node/): the same role deploys the image onto it, for real.
 real_node=oui-real-a
 if [ "$(kubectl get node "$real_node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
-  image=$(bash image/build.sh | tail -n 1)
-  bash cluster/node/load-image.sh "$image"
-  "${playbook[@]}" playbooks/app.yml -e "$(printf '{"app_namespace": "oui-real", "app_image_repository": "%s", "app_image_tag": "%s", "app_image_pull_policy": "Never", "app_hpa_min_replicas": 2, "app_hpa_max_replicas": 4, "app_node_selector": {"node.oui.io/real": "true"}, "app_tolerations": [{"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}' "${image%%:*}" "${image#*:}")"
+  image=$(timed "image (image/build.sh)" bash image/build.sh | tail -n 1)
+  timed "image load into the real node" bash cluster/node/load-image.sh "$image"
+  timed "playbook app.yml (real node)" "${playbook[@]}" playbooks/app.yml -e "$(printf '{"app_namespace": "oui-real", "app_image_repository": "%s", "app_image_tag": "%s", "app_image_pull_policy": "Never", "app_hpa_min_replicas": 2, "app_hpa_max_replicas": 4, "app_node_selector": {"node.oui.io/real": "true"}, "app_tolerations": [{"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}' "${image%%:*}" "${image#*:}")"
   kubectl -n oui-real get pods -o wide
   url="http://$(kubectl -n oui-real get service oui-app -o jsonpath='{.spec.clusterIP}'):80/"
   answer=$(curl -s -m 10 "$url" || true)

@@ -1,8 +1,10 @@
 """Shared pytest configuration.
 
 Fixtures for the heavier tiers live next to their tests (tests/<area>/conftest.py).
-A test that needs something unavailable calls `require()`, which skips it with the
-reason in the summary (pytest runs with -ra), or fails it when OUI_REQUIRE_ALL=1.
+A test that needs something this machine lacks calls `require()` (a machine skip, which fails
+`make test`); one that meets a documented design limit calls `design_limit()` (tests/skips.py).
+The harness plugin (tests/harness_plugin.py) prints both counts with each reason, and the time of
+each tier marker and test directory.
 Test modules import shared code from `helpers` (tests/helpers.py), never from `conftest`:
 several directories have a conftest.py, and that module name is ambiguous.
 """
@@ -14,6 +16,8 @@ import pytest
 import yaml
 
 from helpers import REPO
+
+pytest_plugins = ["harness_plugin", "pytester"]
 
 
 @pytest.fixture(scope="session")

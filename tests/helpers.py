@@ -10,19 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ansible_runner
-import pytest
+
+from skips import design_limit, require  # noqa: F401  (re-exported: the tests import them from here)
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip loudly (or fail, with OUI_REQUIRE_ALL=1) when a prerequisite is missing."""
-    if condition:
-        return
-    if os.environ.get("OUI_REQUIRE_ALL") == "1":
-        pytest.fail(f"prerequisite missing (OUI_REQUIRE_ALL=1): {reason}")
-    pytest.skip(f"SKIPPED, prerequisite missing: {reason}")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_plugin import record_phase
 from helpers import require
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,6 +91,8 @@ def start_test_cluster() -> TestCluster:
     proc = subprocess.run(["bash", str(CLUSTER_DIR / "up.sh")], cwd=REPO, capture_output=True, text=True,
                           timeout=int(os.environ.get("OUI_CLUSTER_UP_TIMEOUT", "5400")), check=False)
     seconds = time.monotonic() - t0
+    record_phase("cluster start (cluster/up.sh, from the test_cluster fixture)", seconds,
+                 "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})")
     if proc.returncode != 0:
         pytest.fail(f"cluster/up.sh failed ({proc.returncode}):\n{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}")
     kubeconfig = Path(proc.stdout.strip().splitlines()[-1])

@@ -2,8 +2,8 @@
 job template's exact playbook, inventory and extra vars run through ansible-runner, the engine AWX
 runs jobs with; against the test cluster where the template targets a cluster.
 
-A template whose playbook does not exist yet is reported NOT RUNNABLE YET (a loud skip, or a
-failure with OUI_REQUIRE_ALL=1), never a pass.
+A template whose playbook does not exist yet is reported NOT RUNNABLE YET (a machine skip, which
+fails `make test`), never a pass.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dateutil.rrule import rrulestr
 
 from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, all_objects, freeze, inject,
                           load_assets, templates)
-from helpers import require
+from helpers import design_limit, require
 
 ASSETS = load_assets()
 TEMPLATES = templates(ASSETS)
@@ -324,9 +324,8 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path, req
     require_playbook(template)
     if template.environment == "local" and template.playbook in CLOUD_PLAYBOOKS:
         reachable, detail = chart_repositories_reachable()
-        require(reachable, f"{template.name!r} installs the add-ons from their upstream chart repositories, which this "
-                f"machine cannot read ({detail}); .github/workflows/nightly-kind.yml runs the same site.yml with the "
-                "local inventory where the internet is")
+        if not reachable:
+            design_limit("offline-upstream-charts", f"{template.name!r} installs the add-ons ({detail})")
     kubeconfig = (Path(cluster.kubeconfig).read_text() if template.environment == "local"
                   else kubeconfig_as(cluster, f"oui-{template.environment}", tmp_path))
     env = inject(credential_type("OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)

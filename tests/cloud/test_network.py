@@ -106,8 +106,8 @@ def test_moto_still_lacks_the_skipped_api(aws):
     """The skip above is only honest while moto lacks the API: fail when it gains it."""
     lacks = moto_lacks(lambda: aws.client("ecr").describe_pull_through_cache_rules())
     assert lacks, "moto now implements ECR pull-through cache rules: stop skipping tag cloud_network_ecr_cache"
-    print(f"\nNOT TESTED against moto: ECR pull-through cache rules (tag {UNIMPLEMENTED_TAGS}); "
-          f"moto 5.2.5 answers: {lacks[:160]}")
+    print(f"\nNOT TESTED against moto (design limit moto-lacks-api): ECR pull-through cache rules "
+          f"(tag {UNIMPLEMENTED_TAGS}); moto 5.2.5 answers: {lacks[:160]}")
 
 
 @pytest.mark.parametrize("env", ["beta", "prod"])

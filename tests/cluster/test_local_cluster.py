@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import require
+from helpers import design_limit, require
 
 pytestmark = pytest.mark.cluster
 
@@ -231,7 +231,7 @@ def _timings(build_dir: Path) -> list[list[str]]:
 def test_measurements(test_cluster, capsys):
     """Prints (never asserts) the cold build time, warm start time and API server memory."""
     if os.environ.get("OUI_TEST_KUBECONFIG"):
-        pytest.skip("SKIPPED: measurements are of the project's own test cluster, not OUI_TEST_KUBECONFIG")
+        design_limit("external-cluster", "the measurements are of the project's own test cluster")
     state = test_cluster.kubeconfig.parent
     lines = ["test cluster measurements:"]
     # A binary's first build on a machine compiles its packages (cold); later builds (after a
@@ -263,7 +263,7 @@ def test_measurements(test_cluster, capsys):
 def test_helm_and_helm_diff_are_the_pinned_ones(test_cluster, versions):
     """kubernetes.core.helm finds the cluster's helm 4 and its helm-diff plugin through .env."""
     if os.environ.get("OUI_TEST_KUBECONFIG"):
-        pytest.skip("SKIPPED: helm comes from PATH with OUI_TEST_KUBECONFIG")
+        design_limit("external-cluster", "helm comes from PATH")
     helm = subprocess.run(["helm", "version", "--template", "{{.Version}}"], env=test_cluster.env,
                           capture_output=True, text=True, check=True)
     assert helm.stdout.strip() == f"v{versions['helm']}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, when missing, the tools the docs tests need, and prints the directory that holds them:
-#   - Debian's chromium (apt-get), the browser mermaid-cli drives; puppeteer never downloads one;
+#   - Debian's chromium (image/apt-install.sh), the browser mermaid-cli drives; puppeteer never downloads one;
 #   - the npm packages pinned in tests/docs/mermaid/package-lock.json (mermaid-cli, puppeteer,
 #     mermaid), installed with `npm ci` into a cache outside the repository keyed by their versions.
 # Usage: tests/docs/tools.sh [--no-browser]   (--no-browser: only the npm packages, as `make docs` needs)
@@ -14,15 +14,8 @@ browser=yes
 [ "${1:-}" = --no-browser ] && browser=no
 
 if [ "$browser" = yes ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "docs tools: installing Debian's chromium (apt-get)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -qq -y --no-install-recommends chromium >&2 \
-      || { apt-get update -qq >&2 && apt-get install -qq -y --no-install-recommends chromium >&2; }
-  else
-    echo "docs tools: /usr/bin/chromium is missing; install it: sudo apt-get install -y chromium" >&2
-    exit 1
-  fi
+  # Waits for the dpkg lock (another install on the machine) instead of giving up at once.
+  bash "$here/../../image/apt-install.sh" chromium chromium >&2
 fi
 command -v npm >/dev/null || { echo "docs tools: npm is missing (apt-get install -y npm)" >&2; exit 1; }
 
