@@ -47,6 +47,7 @@ PATHS_SH = REPO / "cluster" / "paths.sh"
 # The build steps of each kind, numbered: raise a number when that kind's steps change, and only
 # the components of that kind get new keys.
 RECIPES = {"wrapper": 1, "install": 1, "module": 1, "archive": 1, "c-static": 1, "image": 1, "helm_plugin": 1}
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 HEARTBEAT_SECONDS = 60
 LOG_TAIL = 30
 
@@ -195,9 +196,6 @@ class Builder:
                      "go": self.go_version, "recipe": RECIPES[kind]}
             if kind in ("wrapper", "c-static"):
                 parts["files"] = wrapper_digest(REPO / row["source"]["dir"])
-            if kind == "c-static":
-                parts["cc"] = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True,
-                                             check=False).stdout.strip() if shutil.which("gcc") else "none"
             if "helm_plugin" in row["outputs"]:
                 parts["helm_plugin"] = RECIPES["helm_plugin"]
             self._keys[name] = sha(parts)[:12]
@@ -205,9 +203,10 @@ class Builder:
 
     def image_key(self, name: str) -> str:
         row = self.rows[name]
-        ca = Path("/etc/ssl/certs/ca-certificates.crt")
+        ca = Path(CA_BUNDLE)
         return sha({"component": self.key(name), "image": row["outputs"]["image"], "maker": self.key("oci-image"),
-                    "recipe": RECIPES["image"], "ca": sha(ca.read_bytes()) if ca.is_file() else "none"})[:12]
+                    "recipe": RECIPES["image"], "ca": sha(ca.read_bytes()) if ca.is_file() else "none",
+                    "epoch": os.environ.get("SOURCE_DATE_EPOCH", "0")})[:12]
 
     def out_dir(self, name: str) -> Path:
         return self.components / name / f"{self.rows[name]['_version']}-{self.key(name)}"
@@ -418,6 +417,10 @@ class Builder:
     def _image(self, name: str) -> None:
         row = self.rows[name]
         spec = row["outputs"]["image"]
+        if not Path(CA_BUNDLE).is_file():  # the images carry Debian's CA bundle
+            Step(f"{name} (image)", self.out_dir(name) / "build.log").run(
+                ["bash", str(REPO / "image" / "apt-install.sh"), CA_BUNDLE, "ca-certificates"], cwd=self.out_dir(name),
+                env=dict(os.environ), what="ca-certificates", nice=False)
         dest = self.image_dir(name)
         tmp = dest.with_name(dest.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -428,10 +431,11 @@ class Builder:
         if row["source"].get("commit"):
             labels["org.opencontainers.image.revision"] = row["source"]["commit"]
         maker = self.out_dir("oci-image") / "bin" / "oci-image"
+        cmd_ca = ["-ca-certs", CA_BUNDLE]
         cmd = [str(maker), "-binary", str(self.out_dir(name) / "bin" / binary), "-path", spec.get("path", f"/{binary}"),
                "-ref", self.image_ref(name), "-out", str(tmp / "image.tar"),
                "-entrypoint", json.dumps(spec.get("entrypoint") or [spec.get("path", f"/{binary}")]),
-               "-args", json.dumps(spec.get("args") or []), "-epoch", os.environ.get("SOURCE_DATE_EPOCH", "0")]
+               "-args", json.dumps(spec.get("args") or []), "-epoch", os.environ.get("SOURCE_DATE_EPOCH", "0"), *cmd_ca]
         for k, v in sorted(labels.items()):
             cmd += ["-label", f"{k}={v}"]
         t0 = time.monotonic()
