@@ -1,9 +1,10 @@
-# Backup and restore, proved offline (issue 11): Velero and its AWS plugin built from their Go
-# modules, run as a local process against the test cluster with moto's S3 on loopback. See backup/.
+# Backup and restore, proved offline: Velero and its AWS plugin built from their Go modules (group
+# backup of cluster/components.yml), run as a local process against the test cluster with moto's S3
+# on loopback. See backup/.
 .PHONY: backup-build backup-up backup-down backup-drill
 
-backup-build: ## build (once) velero and velero-plugin-for-aws from their Go modules into the cache
-	@bash backup/build.sh
+backup-build: venv ## build (once per key) velero and velero-plugin-for-aws from their Go modules into the cache
+	@bash cluster/build.sh build -g backup >/dev/null
 
 backup-up: venv ## start (or reuse) moto's S3 and a local velero server against the test cluster
 	@eval "$$(bash cluster/env.sh 2>/dev/null)"; bash backup/up.sh
