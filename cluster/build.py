@@ -242,7 +242,8 @@ class Builder:
         out.parent.mkdir(parents=True, exist_ok=True)
         with locked(out.parent / ".lock"):
             if self.built(name):
-                self.results.append((name, 0.0, "cached"))
+                if not any(r[0] == name for r in self.results):
+                    self.results.append((name, 0.0, "cached"))
             else:
                 self._build(name, out)
         if "image" in row["outputs"]:
@@ -344,7 +345,8 @@ class Builder:
         reason = info.get("Error") or proc.stderr.strip()
         step.note(f"go mod download {ref}: {reason}")
         if may_fail:
-            log(f"the Go module proxy does not serve {ref} ({reason.splitlines()[0][-120:]}); using the archive")
+            log(f"the Go module proxy does not serve {ref}: {reason.splitlines()[0].removeprefix(ref + ': ')}; "
+                "using the archive")
             return None
         raise BuildError(f"go mod download {ref} failed: {reason}")
 

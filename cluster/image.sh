@@ -27,8 +27,10 @@ for component in "$@"; do
     bash "$here/node/load-image.sh" "$archive"
     loaded+=(containerd)
   fi
-  if command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1; then
-    docker load -i "$archive" >/dev/null
+  # Debian's client first (the one that matches Debian's engine, as image/docker-engine.sh does).
+  docker="$(if [[ -x /usr/bin/docker ]]; then echo /usr/bin/docker; else command -v docker || true; fi)"
+  if [[ -n "$docker" ]] && timeout 5 "$docker" info >/dev/null 2>&1; then
+    "$docker" load -i "$archive" >/dev/null
     oui_log "image $ref loaded into Docker"
     loaded+=(docker)
   fi
