@@ -15,7 +15,7 @@ actionlint: venv shellcheck-tool ## lint .github/workflows/ with actionlint (she
 	  "$$bin/actionlint" -no-color && echo "actionlint: clean ($$("$$bin/actionlint" -version | head -n 1), run: blocks checked with shellcheck $$(shellcheck --version | sed -n 's/^version: //p'))"
 
 shellcheck: shellcheck-tool ## shellcheck every shell script of the repository (following what they source)
-	@files=$$( { git ls-files '*.sh'; git ls-files | xargs grep -lsE '^#!.*\b(ba)?sh\b' -- ; } | sort -u | grep -v '\.\(py\|md\|j2\|yml\)$$'); \
+	@files=$$( { git ls-files '*.sh'; git grep -lIE '^#!.*\b(ba)?sh\b' -- ':!*.py' ':!*.md' ':!*.j2' ':!*.yml'; } | sort -u); \
 	  shellcheck -x $$files && echo "shellcheck: clean ($$(wc -w <<<"$$files") scripts)"
 
 ee-context: venv ## stage the collection and run `ansible-builder create` into .state/ee/context (EE_DIR=...)

@@ -7,7 +7,7 @@
                (so kubectl/helm there win over the machine's older ones) and HELM_PLUGINS
                (the helm-diff plugin)
 
-It runs cluster/up.sh (and reads the KEY=value lines it prints), which reuses a healthy cluster (in about a second), replaces a stale
+It runs cluster/up.sh and reads the KEY=value lines it prints; up.sh reuses a healthy cluster (in about a second), replaces a stale
 one, builds missing binaries and starts one otherwise, all under a file lock shared with
 `make cluster`, so concurrent pytest sessions on one machine share a single cluster safely.
 The cluster is NOT stopped at the end of the session (`make cluster-down` does that).
