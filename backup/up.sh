@@ -2,23 +2,32 @@
 # Start (or reuse) the local backup stack against the cluster of $KUBECONFIG: moto's S3 on loopback
 # (path-style), the bucket, Velero's CRDs (from the Velero Go module), the velero namespace, the S3
 # credentials (a file for the server, the velero-s3 Secret the BackupStorageLocation names), the
-# location itself (as roles/velero renders it for inventories/local) and `velero server` as a local
-# process (upstream's development mode) with the AWS plugin from its plugin dir. Left running;
-# backup/down.sh stops it. Prints the environment a client needs (KEY=value lines).
+# location itself (rendered by the velero role's template for inventories/local: backup/location.yml)
+# and `velero server` as a local process (upstream's development mode) with the AWS plugin from its
+# plugin dir. Velero and the plugin are the builder's components (cluster/build.sh, group backup).
+# Left running; backup/down.sh stops it. Prints the environment a client needs (KEY=value lines).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 : "${KUBECONFIG:?KUBECONFIG must name the cluster (make cluster prints it)}"
-RUN="${OUI_CACHE_DIR:-$HOME/.cache/oui-platform}/backup/run"
-PORT="${OUI_BACKUP_S3_PORT:-5311}"
-METRICS="${OUI_BACKUP_METRICS_PORT:-8385}"
+# shellcheck source=cluster/lib/paths.sh
+source "$REPO/cluster/lib/paths.sh"
+# shellcheck source=cluster/lib/common.sh
+source "$REPO/cluster/lib/common.sh"
+RUN="$OUI_BACKUP_RUN"
+PORT="$OUI_BACKUP_S3_PORT"
+METRICS="$OUI_BACKUP_METRICS_PORT"
 S3="http://127.0.0.1:$PORT"
-BUCKET=oui-local-backups PREFIX=oui-local NS=velero
-OUT="$(bash "$REPO/backup/build.sh")"
+BUCKET="$OUI_BACKUP_BUCKET" NS="$OUI_BACKUP_NAMESPACE"
+VELERO_INFO="$("$REPO/cluster/build.sh" info velero)"
+PLUGIN_INFO="$("$REPO/cluster/build.sh" info velero-plugin-for-aws)"
+VELERO="$(kv BIN_DIR <<<"$VELERO_INFO")/velero"
+VELERO_MOD="$(kv SOURCE_DIR <<<"$VELERO_INFO")"  # the CRDs of this very module
+PLUGINS="$(kv BIN_DIR <<<"$PLUGIN_INFO")"
 KUBECTL="$(command -v kubectl)"
 mkdir -p "$RUN"
 exec 9>"$RUN/lock"; flock 9   # concurrent pytest sessions share one stack
 
-alive() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+running() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 wait_for() {  # seconds, command...
   local n=$1; shift
   for ((i = 0; i < n * 4; i++)); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 0.25; done
@@ -26,7 +35,7 @@ wait_for() {  # seconds, command...
 }
 
 # S3: moto_server on loopback, credentials as a file.
-if ! alive moto; then
+if ! running moto; then
   setsid "$REPO/.venv/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$RUN/moto.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/moto.pid"
 fi
@@ -42,7 +51,6 @@ if sys.argv[2] not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
 PY
 
 # The cluster side: CRDs, namespace, credentials Secret, backup location.
-VELERO_MOD="$(cat "$OUT/velero.module")"
 for crds in "$VELERO_MOD/config/crd/v1/bases/" "$VELERO_MOD/config/crd/v2alpha1/bases/"; do  # the server checks both
   "$KUBECTL" apply --server-side --field-manager=oui-platform -f "$crds" >/dev/null
   "$KUBECTL" wait --for=condition=Established --timeout=60s -f "$crds" >/dev/null
@@ -50,22 +58,9 @@ done
 "$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
 "$KUBECTL" -n "$NS" create secret generic velero-s3 --from-file=cloud="$RUN/credentials" --dry-run=client -o yaml |
   "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
-"$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null <<YAML
-apiVersion: velero.io/v1
-kind: BackupStorageLocation
-metadata:
-  name: default
-  namespace: $NS
-  labels: {app.kubernetes.io/managed-by: oui.platform, platform.oui.io/environment: local,
-           app.kubernetes.io/name: velero, app.kubernetes.io/component: backup-location, app.kubernetes.io/part-of: oui-platform}
-spec:
-  provider: aws
-  default: true
-  accessMode: ReadWrite
-  objectStorage: {bucket: $BUCKET, prefix: $PREFIX}
-  config: {region: us-east-1, s3Url: "$S3", s3ForcePathStyle: "true"}
-  credential: {name: velero-s3, key: cloud}
-YAML
+OUI_LOCAL_S3_URL="$S3" "$REPO/.venv/bin/ansible-playbook" -i "$REPO/inventories/local/hosts.yml" "$REPO/backup/location.yml" \
+  -e "render_out=$RUN/location.json" >"$RUN/location.log" 2>&1 || { tail -20 "$RUN/location.log" >&2; echo "backup/location.yml failed" >&2; exit 1; }
+"$KUBECTL" apply --server-side --field-manager=oui-platform -f "$RUN/location.json" >/dev/null
 
 # Restore item actions (pod volume restore) read the server's own Deployment for the restore-helper
 # image. The server runs outside the cluster, so its Deployment is there with 0 replicas.
@@ -82,7 +77,7 @@ spec:
   template:
     metadata: {labels: {app.kubernetes.io/name: velero, app.kubernetes.io/component: server}}
     spec:
-      containers: [{name: velero, image: "velero/velero:$("$OUT/velero" version --client-only | sed -n 's/^\s*Version: //p')", args: [server]}]
+      containers: [{name: velero, image: "velero/velero:$("$VELERO" version --client-only | sed -n 's/^\s*Version: //p')", args: [server]}]
 YAML
 
 # The server, outside the cluster (kwok runs no containers). Restarted when it serves another
@@ -94,18 +89,18 @@ YAML
 # Helm tests' CRDs went away). Each test session (and `make backup-up`) so starts from fresh
 # discovery; sessions starting within the same minute share the server.
 serving="$KUBECONFIG $("$KUBECTL" get namespace kube-system -o jsonpath='{.metadata.uid}')"
-if alive velero && (( $(ps -o etimes= -p "$(cat "$RUN/velero.pid")" | tr -d ' ') > 60 )); then
+if running velero && (( $(ps -o etimes= -p "$(cat "$RUN/velero.pid")" | tr -d ' ') > 60 )); then
   echo "backup/up.sh: restarting the velero server (running for over a minute) for fresh API discovery" >&2
   rm -f "$RUN/serving"
 fi
-if alive velero && [[ "$(cat "$RUN/serving" 2>/dev/null)" != "$serving" ]]; then
+if running velero && [[ "$(cat "$RUN/serving" 2>/dev/null)" != "$serving" ]]; then
   kill "$(cat "$RUN/velero.pid")"
   wait_for 30 bash -c "! kill -0 $(cat "$RUN/velero.pid")" || kill -9 "$(cat "$RUN/velero.pid")" 2>/dev/null || true
 fi
-if ! alive velero; then
+if ! running velero; then
   echo "$serving" >"$RUN/serving"
-  AWS_SHARED_CREDENTIALS_FILE="$RUN/credentials" setsid "$OUT/velero" server --kubeconfig "$KUBECONFIG" --namespace "$NS" \
-    --plugin-dir "$OUT/plugins" --metrics-address "127.0.0.1:$METRICS" --profiler-address 127.0.0.1:0 \
+  AWS_SHARED_CREDENTIALS_FILE="$RUN/credentials" setsid "$VELERO" server --kubeconfig "$KUBECONFIG" --namespace "$NS" \
+    --plugin-dir "$PLUGINS" --metrics-address "127.0.0.1:$METRICS" --profiler-address 127.0.0.1:0 \
     --uploader-type kopia --log-level info \
     --store-validation-frequency 10s --backup-sync-period 10s >"$RUN/velero.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/velero.pid"
@@ -114,11 +109,11 @@ phase() { "$KUBECTL" -n "$NS" get backupstoragelocation default -o jsonpath='{.s
 if ! wait_for 90 bash -c "kill -0 \$(cat '$RUN/velero.pid') && [[ \"\$('$KUBECTL' -n $NS get backupstoragelocation default -o jsonpath='{.status.phase}')\" == Available ]]"; then
   echo "backup location not Available (phase '$(phase)'); velero log:" >&2; tail -30 "$RUN/velero.log" >&2; exit 1
 fi
-echo "VELERO=$OUT/velero"
+echo "VELERO=$VELERO"
 echo "VELERO_NAMESPACE=$NS"
 echo "OUI_LOCAL_S3_URL=$S3"
 echo "AWS_SHARED_CREDENTIALS_FILE=$RUN/credentials"
 echo "OUI_BACKUP_BUCKET=$BUCKET"
-echo "OUI_BACKUP_PREFIX=$PREFIX"
+echo "OUI_BACKUP_PREFIX=$OUI_CLUSTER_NAME"
 echo "OUI_BACKUP_METRICS=http://127.0.0.1:$METRICS/metrics"
 echo "OUI_BACKUP_LOG=$RUN/velero.log"

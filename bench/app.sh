@@ -32,7 +32,7 @@ connections=${BENCH_CONNECTIONS:-50}
 rounds=${BENCH_ROUNDS:-9}
 profile_dir=${BENCH_CPU_PROFILE:-}
 cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
-express_original=$("$repo/image/versions.sh" express_original)
+express_original=$("$repo/scripts/versions.sh" get express_original)
 
 bash "$repo/image/apt-install.sh" wrk wrk
 system_node=$(command -v node) || { echo "bench: the machine has no node for the original app" >&2; exit 1; }

@@ -32,9 +32,8 @@ def cluster_env() -> dict:
     if os.environ.get("OUI_BENCH_USE_KUBECONFIG") == "1":
         return dict(os.environ)
     up = subprocess.run(["bash", "cluster/up.sh"], cwd=REPO, capture_output=True, text=True, check=True)
-    kubeconfig = up.stdout.strip().splitlines()[-1]
-    bin_dir = subprocess.run(["bash", "cluster/build.sh", "--print-bin-dir"], cwd=REPO, capture_output=True,
-                             text=True, check=True).stdout.strip()
+    info = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
+    kubeconfig, bin_dir = info["KUBECONFIG"], info["OUI_BIN_DIR"]
     return {**os.environ, "KUBECONFIG": kubeconfig, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 

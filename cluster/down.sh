@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Stop every process of the test cluster (the real node's too) and remove its state
-# (kubeconfig, etcd data, logs; the real node's sandboxes, netns, iptables chains, mounts).
-# The built binaries and the Go caches stay: the next `make cluster` starts in seconds.
-# shellcheck source=cluster/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Stop every process of the test cluster and remove its state: first the real node
+# (cluster/node/down.sh: its sandboxes, netns, iptables chains, mounts), then the control plane
+# (kubeconfig, etcd data, logs). The built binaries and the Go caches stay: the next
+# `make cluster` starts in seconds.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUI_LOG_TAG=cluster
+# shellcheck source=cluster/lib/control-plane.sh
+source "$here/lib/control-plane.sh"
 
 take_lock
-# The real node (if any): its processes, pod sandboxes, netns, iptables chains, mounts.
-node_down
-if [[ -d "$state_dir" ]]; then
-  remove_cluster
-  log "test cluster $cluster_name stopped and its state removed"
+bash "$here/node/down.sh"
+if [[ -d "$OUI_CLUSTER_STATE" ]]; then
+  remove_control_plane "$(cluster_bin_dir)"
+  oui_log "test cluster $OUI_CLUSTER_NAME stopped and its state removed"
 else
-  log "no test cluster to stop ($state_dir does not exist)"
+  oui_log "no test cluster to stop ($OUI_CLUSTER_STATE does not exist)"
 fi

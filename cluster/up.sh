@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Start the test cluster (building what is missing) and print its kubeconfig path as the
-# LAST line of output. A healthy cluster started from the same binaries and configuration
-# is reused; a stale, half-started or outdated one is removed and replaced.
+# Start the test cluster (building what is missing) and print, as KEY=value lines, what a
+# client needs: KUBECONFIG, OUI_BIN_DIR (kubectl, helm, ... of the cluster's version) and
+# HELM_PLUGINS. A healthy cluster started from the same binaries and configuration is reused;
+# a stale, half-started or outdated one is removed and replaced.
 #
+# The steps: take the lock; build the cluster group (cluster/build.sh); reuse or create the
+# control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, by
+# kwokctl's binary runtime); add the kwok nodes and the cluster identity; start or reuse the
+# real node (cluster/node/up.sh) where the machine allows it.
 # Real: etcd, kube-apiserver (TLS, Node+RBAC, PodSecurity + NodeRestriction, service-account
-# tokens), kube-controller-manager, kube-scheduler, and one real node (oui-real-a: containerd,
-# kubelet, kube-proxy, metrics-server; cluster/node/lib.sh) where the machine allows it.
-# Simulated: the other nodes (kwok).
-# Environment: OUI_CACHE_DIR (cache root), OUI_CLUSTER_API_PORT (default 16443),
-# OUI_REAL_NODE (0: no real node; 1: fail when it cannot run; default: start it if possible).
-# shellcheck source=cluster/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# tokens), kube-controller-manager, kube-scheduler, and the real node oui-real-a (containerd,
+# kubelet, kube-proxy, CoreDNS, metrics-server). Simulated: the other nodes (kwok).
+# Environment: OUI_CACHE_DIR, OUI_CLUSTER_API_PORT (cluster/lib/paths.sh), OUI_REAL_NODE
+# (0: no real node; 1: fail when it cannot run; default: start it if possible).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUI_LOG_TAG=cluster
+# shellcheck source=cluster/lib/control-plane.sh
+source "$here/lib/control-plane.sh"
+bin=""  # the cluster group's binaries, set by main
 
-kubectl_() { "$bin_dir/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
-
-pinned() {
-  sed -n "s/^  $1: \"\\{0,1\\}\\([^\"]*\\)\"\\{0,1\\}\$/\\1/p" "$repo_dir/vars/versions.yml" | head -1
-}
+kubectl_() { "$bin/kubectl" --kubeconfig "$OUI_KUBECONFIG" --request-timeout=10s "$@"; }
+pinned() { "$OUI_REPO/scripts/versions.sh" get "$1"; }
 
 render_config() {
-  sed -e "s|@BIN@|$bin_dir|g" -e "s|@STATE@|$state_dir|g" -e "s|^  kubeApiserverPort: .*|  kubeApiserverPort: $api_port|" \
+  sed -e "s|@BIN@|$bin|g" -e "s|@STATE@|$OUI_CLUSTER_STATE|g" -e "s|^  kubeApiserverPort: .*|  kubeApiserverPort: $OUI_CLUSTER_API_PORT|" \
     -e "s|@KUBERNETES@|$(pinned kubernetes)|g" -e "s|@ETCD@|$(pinned etcd)|g" \
-    -e "s|@KWOK@|$(pinned kwok)|g" "$cluster_dir/kwokctl.yaml"
+    -e "s|@KWOK@|$(pinned kwok)|g" "$here/kwokctl.yaml"
 }
 
 # One Node per line of nodes.tsv, managed by the kwok controller.
 render_nodes() {
   local name zone pool
-  grep -v '^#' "$cluster_dir/nodes.tsv" | while IFS=$'\t' read -r name zone pool; do
+  grep -v '^#' "$here/nodes.tsv" | while IFS=$'\t' read -r name zone pool; do
     [[ -n "$name" ]] || continue
     cat <<EOF
 ---
@@ -45,7 +50,7 @@ metadata:
     kubernetes.io/role: agent
     node-role.kubernetes.io/agent: ""
     type: kwok
-    topology.kubernetes.io/region: $cluster_name
+    topology.kubernetes.io/region: $OUI_CLUSTER_NAME
     topology.kubernetes.io/zone: "$zone"
     node.oui.io/pool: $pool
 spec:
@@ -87,22 +92,30 @@ metadata:
     platform.oui.io/environment: local
 data:
   environment: local
-  cluster: $cluster_name
+  cluster: $OUI_CLUSTER_NAME
 EOF
 }
 
-# What the running cluster must have been started from to be reused.
+# What the running cluster must have been started from to be reused: the binaries it runs (not
+# the directory of links, which also changes with helm's or kubectl's build), its configuration,
+# nodes and identity.
 wanted_stamp() {
-  { echo "$bin_dir"; render_config; cat "$cluster_dir/nodes.tsv"; identity; } | sha256sum | cut -c1-16
+  local b
+  {
+    for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl; do readlink -f "$bin/$b"; done
+    render_config | sed "s|$bin|@BIN@|g"
+    cat "$here/nodes.tsv"
+    identity
+  } | sha256sum | cut -c1-16
 }
 
 # Empty output = healthy; otherwise the reason it is not.
 health_problem() {
   local c
-  [[ -d "$state_dir" ]] || { echo "no cluster"; return; }
-  [[ -f "$stamp_file" ]] || { echo "half-started (no completion stamp)"; return; }
-  [[ "$(cat "$stamp_file")" == "$(wanted_stamp)" ]] || { echo "started from other binaries or configuration"; return; }
-  for c in "${components[@]}"; do
+  [[ -d "$OUI_CLUSTER_STATE" ]] || { echo "no cluster"; return; }
+  [[ -f "$OUI_CLUSTER_STATE/oui-stamp" ]] || { echo "half-started (no completion stamp)"; return; }
+  [[ "$(cat "$OUI_CLUSTER_STATE/oui-stamp")" == "$(wanted_stamp)" ]] || { echo "started from other binaries or configuration"; return; }
+  for c in "${CONTROL_PLANE[@]}"; do
     if ! component_alive "$c"; then
       echo "$c is not running"
       return
@@ -118,84 +131,87 @@ health_problem() {
 }
 
 port_owner() {
-  ss -Hltnp "sport = :$api_port" 2>/dev/null | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1
+  ss -Hltnp "sport = :$OUI_CLUSTER_API_PORT" 2>/dev/null | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1
 }
 
 create_cluster() {
   local t0 c
   # A process that was just stopped may hold the port for a moment longer.
   for _ in $(seq 1 10); do
-    [[ -n "$(ss -Hltn "sport = :$api_port" 2>/dev/null)" ]] || break
+    [[ -n "$(ss -Hltn "sport = :$OUI_CLUSTER_API_PORT" 2>/dev/null)" ]] || break
     sleep 1
   done
-  if [[ -n "$(ss -Hltn "sport = :$api_port" 2>/dev/null)" ]]; then
-    die "port $api_port (the API server's) is already taken by $(port_owner || echo 'another process') — stop it or choose another port: OUI_CLUSTER_API_PORT=<free port> make cluster"
+  if [[ -n "$(ss -Hltn "sport = :$OUI_CLUSTER_API_PORT" 2>/dev/null)" ]]; then
+    oui_die "port $OUI_CLUSTER_API_PORT (the API server's) is already taken by $(port_owner || echo 'another process') — stop it or choose another port: OUI_CLUSTER_API_PORT=<free port> make cluster"
   fi
-  mkdir -p "$state_dir"
-  render_config >"$cache_root/kwokctl.rendered.yaml"
-  log "starting kube-apiserver on https://127.0.0.1:$api_port with kwokctl (binary runtime, binaries from $bin_dir)"
+  mkdir -p "$OUI_CLUSTER_STATE"
+  render_config >"$OUI_CLUSTER_CACHE/kwokctl.rendered.yaml"
+  oui_log "starting kube-apiserver on https://127.0.0.1:$OUI_CLUSTER_API_PORT with kwokctl (binary runtime, binaries from $bin)"
   t0=$(date +%s)
   # Bounded: kwokctl alone retries for minutes before it gives up on a broken component.
-  if ! kwokctl_timeout="${OUI_CLUSTER_START_TIMEOUT:-150}" kwokctl_offline create cluster --name "$cluster_name" \
-    --config "$cache_root/kwokctl.rendered.yaml" --kubeconfig "" --wait 2m >"$cache_root/kwokctl-create.log" 2>&1; then
-    echo "---- last lines of $cache_root/kwokctl-create.log ----" >&2
-    tail -n 5 "$cache_root/kwokctl-create.log" >&2
+  if ! KWOKCTL_TIMEOUT="${OUI_CLUSTER_START_TIMEOUT:-150}" kwokctl_offline "$bin" create cluster --name "$OUI_CLUSTER_NAME" \
+    --config "$OUI_CLUSTER_CACHE/kwokctl.rendered.yaml" --kubeconfig "" --wait 2m >"$OUI_CLUSTER_CACHE/kwokctl-create.log" 2>&1; then
+    echo "---- last lines of $OUI_CLUSTER_CACHE/kwokctl-create.log ----" >&2
+    tail -n 5 "$OUI_CLUSTER_CACHE/kwokctl-create.log" >&2
     # The components that died are the ones to read about.
     local dead=()
-    for c in "${components[@]}"; do
+    for c in "${CONTROL_PLANE[@]}"; do
       if ! component_alive "$c"; then
         dead+=("$c")
         component_log_tail "$c" 12
       fi
     done
     [[ ${#dead[@]} -gt 0 ]] || component_log_tail kube-apiserver 20
-    die "kwokctl could not start the cluster; not running: ${dead[*]:-none} (logs above; state in $state_dir)"
+    oui_die "kwokctl could not start the cluster; not running: ${dead[*]:-none} (logs above; state in $OUI_CLUSTER_STATE)"
   fi
   if ! kubectl_ get --raw /readyz >/dev/null 2>&1; then
     component_log_tail kube-apiserver 40
-    die "kube-apiserver did not become ready"
+    oui_die "kube-apiserver did not become ready"
   fi
-  log "control plane ready in $(($(date +%s) - t0)) s; adding nodes and the cluster identity"
+  oui_log "control plane ready in $(($(date +%s) - t0)) s; adding nodes and the cluster identity"
   render_nodes | kubectl_ apply -f - >/dev/null
   if ! kubectl_ wait --for=condition=Ready node --all --timeout=120s >/dev/null; then
     kubectl_ get nodes -o wide >&2 || true
     component_log_tail kwok-controller 30
-    die "the kwok nodes did not become Ready"
+    oui_die "the kwok nodes did not become Ready"
   fi
   # Namespaces exist shortly after the API server; the identity waits for kube-system.
   for _ in $(seq 1 30); do kubectl_ get namespace kube-system >/dev/null 2>&1 && break; sleep 1; done
   identity | kubectl_ apply -f - >/dev/null
-  wanted_stamp >"$stamp_file"
+  wanted_stamp >"$OUI_CLUSTER_STATE/oui-stamp"
   # Warm start time (binaries already built), read by the measurement test.
-  echo "$(($(date +%s) - t0))" >"$state_dir/oui-start-seconds"
-  log "cluster started in $(cat "$state_dir/oui-start-seconds") s"
+  echo "$(($(date +%s) - t0))" >"$OUI_CLUSTER_STATE/oui-start-seconds"
+  oui_log "cluster started in $(cat "$OUI_CLUSTER_STATE/oui-start-seconds") s"
 }
 
 main() {
-  local problem rss
+  local problem rss out
   take_lock
-  "$cluster_dir/build.sh" >&2
+  out="$("$OUI_REPO/cluster/build.sh" build -g cluster)" || oui_die "the cluster's binaries could not be built (above)"
+  bin="$(kv OUI_BIN_DIR <<<"$out")"
   problem="$(health_problem)"
   if [[ -z "$problem" ]]; then
-    log "reusing the running cluster ($state_dir)"
+    oui_log "reusing the running cluster ($OUI_CLUSTER_STATE)"
     # A test that removed the identity (environment guard tests) gets it back, not a new cluster.
     if ! kubectl_ -n kube-system get configmap platform-identity >/dev/null 2>&1; then
-      log "the identity ConfigMap kube-system/platform-identity was missing; stamping it again"
+      oui_log "the identity ConfigMap kube-system/platform-identity was missing; stamping it again"
       identity | kubectl_ apply -f - >/dev/null
     fi
   else
     if [[ "$problem" != "no cluster" ]]; then
-      log "found a cluster that cannot be reused: $problem; replacing it"
+      oui_log "found a cluster that cannot be reused: $problem; replacing it"
     fi
-    remove_cluster
+    bash "$here/node/down.sh" --quiet
+    remove_control_plane "$bin"
     create_cluster
   fi
-  # The real node (cluster/node/lib.sh): started or reused; skipped with the reason printed
-  # where the machine cannot run it or OUI_REAL_NODE=0.
-  node_up
-  rss="$(ps -o rss= -p "$(cat "$state_dir/pids/kube-apiserver.pid")" 2>/dev/null | tr -d ' ' || true)"
-  log "kube-apiserver $("$bin_dir/kubectl" --kubeconfig "$kubeconfig" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1) on https://127.0.0.1:$api_port, RSS ${rss:-?} KiB; $(kubectl_ get nodes --no-headers | wc -l) nodes"
-  echo "$kubeconfig"
+  # The real node: started or reused; skipped with the reason printed where the machine cannot
+  # run it or OUI_REAL_NODE=0 (an error with OUI_REAL_NODE=1).
+  bash "$here/node/up.sh" || oui_die "the real node did not start (OUI_REAL_NODE=1; above)"
+  rss="$(ps -o rss= -p "$(cat "$OUI_CLUSTER_STATE/pids/kube-apiserver.pid")" 2>/dev/null | tr -d ' ' || true)"
+  oui_log "kube-apiserver $("$bin/kubectl" --kubeconfig "$OUI_KUBECONFIG" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1) on https://127.0.0.1:$OUI_CLUSTER_API_PORT, RSS ${rss:-?} KiB; $(kubectl_ get nodes --no-headers | wc -l) nodes"
+  echo "KUBECONFIG=$OUI_KUBECONFIG"
+  echo "$out"
 }
 
 main "$@"

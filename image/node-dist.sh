@@ -6,8 +6,8 @@
 # `npm pack` checks each tarball against the registry's integrity hash.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-node_version=${1:-$("$here/versions.sh" node)}
-npm_version=${2:-$("$here/versions.sh" npm)}
+node_version=${1:-$("$here/../scripts/versions.sh" get node)}
+npm_version=${2:-$("$here/../scripts/versions.sh" get npm)}
 cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
 dest="$cache/node/$node_version-npm$npm_version"
 

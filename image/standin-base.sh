@@ -36,9 +36,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 kind=${1:-node}
 docker=${DOCKER:-$(bash "$here/docker-engine.sh" | tail -n 1)}
-node_version=$("$here/versions.sh" node)
-npm_version=$("$here/versions.sh" npm)
-debian=$("$here/versions.sh" debian)
+node_version=$("$here/../scripts/versions.sh" get node)
+npm_version=$("$here/../scripts/versions.sh" get npm)
+debian=$("$here/../scripts/versions.sh" get debian)
 cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
 work=
 trap 'rm -rf "$work"' EXIT

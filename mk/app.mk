@@ -5,10 +5,10 @@
 
 APP_NODE_DIR = $(shell bash image/node-dist.sh)
 
-app-node: ## install the pinned Node.js and npm into the cache (once)
+app-node: venv ## install the pinned Node.js and npm into the cache (once)
 	@bash image/node-dist.sh
 
-app-deps: ## npm ci in app/ on the pinned Node.js (npm cache outside the repository)
+app-deps: venv ## npm ci in app/ on the pinned Node.js (npm cache outside the repository)
 	@dir="$(APP_NODE_DIR)"; cd app && PATH="$$dir/bin:$$PATH" npm ci --no-audit --no-fund \
 	  --cache "$(OUI_CACHE_DIR)/npm-cache" --loglevel=error
 

@@ -7,10 +7,10 @@
 docker-engine: ## make sure a Docker engine answers (installs/starts Debian's docker.io if needed)
 	@bash image/docker-engine.sh >/dev/null
 
-image-base: ## assemble the stand-in Node.js base image (once per set of inputs)
+image-base: venv ## assemble the stand-in Node.js base image (once per set of inputs)
 	@bash image/standin-base.sh
 
-image: ## build the app image from the root Dockerfile (reused when its inputs are unchanged)
+image: venv ## build the app image from the root Dockerfile (reused when its inputs are unchanged)
 	@bash image/build.sh
 
 hadolint: venv ## lint the Dockerfile

@@ -11,7 +11,12 @@ cd "$repo"
 if [[ -n "${OUI_TEST_KUBECONFIG:-}" ]]; then
   export KUBECONFIG="$OUI_TEST_KUBECONFIG"
 else
-  eval "$(bash cluster/env.sh)"
+  # shellcheck source=cluster/lib/common.sh
+  source cluster/lib/common.sh
+  cluster="$(bash cluster/up.sh)"
+  KUBECONFIG="$(kv KUBECONFIG <<<"$cluster")" HELM_PLUGINS="$(kv HELM_PLUGINS <<<"$cluster")"
+  PATH="$(kv OUI_BIN_DIR <<<"$cluster"):$PATH"
+  export KUBECONFIG HELM_PLUGINS PATH
 fi
 export PATH="$repo/.venv/bin:$PATH"
 exec molecule -c molecule/base.yml "$command" -s "$scenario"

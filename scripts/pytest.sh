@@ -3,7 +3,7 @@
 # selection would otherwise look like a green run.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 mkdir -p .state
 .venv/bin/python -m pytest --junitxml=.state/junit-pytest.xml "$@"
 rc=$?

@@ -14,12 +14,16 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-cache=${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}
+# shellcheck source=cluster/lib/paths.sh
+source cluster/lib/paths.sh
+# shellcheck source=cluster/lib/common.sh
+source cluster/lib/common.sh
+cache=$OUI_CACHE_DIR
 playbook=(.venv/bin/ansible-playbook -i inventories/local/hosts.yml)
 say() { echo "up: $*"; }
 # Each step's time goes into the summary `make up` prints at the end (scripts/timed.sh).
 timed() { bash scripts/timed.sh "$@"; }
-pinned() { .venv/bin/python -c "import sys, yaml; print(yaml.safe_load(open('vars/versions.yml'))['platform_versions'][sys.argv[1]])" "$1"; }
+pinned() { scripts/versions.sh get "$1"; }
 
 say "Python environment: $(readlink .venv) ($(.venv/bin/python --version))"
 say "$(.venv/bin/ansible --version | head -1)"
@@ -71,10 +75,10 @@ KIND
 fi
 
 say "target: the project's test cluster (${why_not_kind:-OUI_UP_TARGET=test}; kind needs Docker and the internet)"
-kubeconfig=$(timed "cluster start (make cluster)" make -s cluster | tail -n 1)
-export KUBECONFIG="$kubeconfig"
-bin_dir=$(bash cluster/build.sh --print-bin-dir)
-export PATH="$bin_dir:$PATH"
+cluster=$(timed "cluster start (cluster/up.sh)" bash cluster/up.sh)
+KUBECONFIG=$(kv KUBECONFIG <<<"$cluster")
+export KUBECONFIG
+PATH="$(kv OUI_BIN_DIR <<<"$cluster"):$PATH"
 say "test cluster: KUBECONFIG=$KUBECONFIG"
 timed "playbook app.yml" "${playbook[@]}" playbooks/app.yml
 # Access control needs no chart: RBAC, quotas and the admission policy bind into the app's namespace.
@@ -83,7 +87,7 @@ timed "playbook verify.yml" "${playbook[@]}" playbooks/verify.yml
 say "done: the app is deployed to the test cluster, namespace oui, with its access control; its pods are SIMULATED (kwok nodes run no container)"
 
 # The real node (cluster/node/): the same role deploys the image onto it, for real.
-real_node=oui-real-a
+real_node=$OUI_NODE_NAME
 if [ "$(kubectl get node "$real_node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
   image=$(timed "image (image/build.sh)" bash image/build.sh | tail -n 1)
   timed "image load into the real node" bash cluster/node/load-image.sh "$image"

@@ -39,7 +39,7 @@ class BackupStack:
 
 @pytest.fixture(scope="session")
 def backup_stack(test_cluster) -> BackupStack:
-    require(shutil.which("go") is not None, "no Go toolchain: velero is built from its Go module (backup/build.sh)")
+    require(shutil.which("go") is not None, "no Go toolchain: velero is built from its Go module (cluster/components.yml, group backup)")
     started = time.monotonic()
     proc = subprocess.run(["bash", str(REPO / "backup" / "up.sh")], env={**test_cluster.env, "PATH": f"{VENV_BIN}{os.pathsep}{test_cluster.env['PATH']}"},
                           capture_output=True, text=True, timeout=1800, check=False)

@@ -7,7 +7,7 @@
                (so kubectl/helm there win over the machine's older ones) and HELM_PLUGINS
                (the helm-diff plugin)
 
-It runs cluster/up.sh, which reuses a healthy cluster (in about a second), replaces a stale
+It runs cluster/up.sh and reads the KEY=value lines it prints; up.sh reuses a healthy cluster (in about a second), replaces a stale
 one, builds missing binaries and starts one otherwise, all under a file lock shared with
 `make cluster`, so concurrent pytest sessions on one machine share a single cluster safely.
 The cluster is NOT stopped at the end of the session (`make cluster-down` does that).
@@ -32,6 +32,7 @@ import pytest
 
 from harness_plugin import record_phase
 from helpers import require
+from testbed import key_values
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTER_DIR = REPO / "cluster"
@@ -95,11 +96,10 @@ def start_test_cluster() -> TestCluster:
                  "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})")
     if proc.returncode != 0:
         pytest.fail(f"cluster/up.sh failed ({proc.returncode}):\n{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}")
-    kubeconfig = Path(proc.stdout.strip().splitlines()[-1])
-    bin_dir = Path(subprocess.run(["bash", str(CLUSTER_DIR / "build.sh"), "--print-bin-dir"], capture_output=True,
-                                  text=True, check=True).stdout.strip())
+    info = key_values(proc.stdout)
+    kubeconfig, bin_dir = Path(info["KUBECONFIG"]), Path(info["OUI_BIN_DIR"])
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "HELM_PLUGINS": str(bin_dir.parent / "helm-plugins")}
+           "HELM_PLUGINS": info["HELM_PLUGINS"]}
     return TestCluster(kubeconfig=kubeconfig, bin_dir=bin_dir, env=env, start_seconds=seconds,
                        start_log=proc.stderr)
 

@@ -28,7 +28,7 @@ def cluster(request):
     helm = subprocess.run(["helm", "plugin", "list"], env=env, capture_output=True, text=True, check=False)
     require(helm.returncode == 0, f"helm is not runnable from the test cluster's bin dir: {helm.stderr.strip()}")
     require(any(line.split()[:1] == ["diff"] for line in helm.stdout.splitlines()),
-            f"the helm-diff plugin is not installed in {env['HELM_PLUGINS']} (cluster/build.sh helm)")
+            f"the helm-diff plugin is not installed in {env['HELM_PLUGINS']} (cluster/components.yml, row helm-diff)")
     return Cluster(env)
 
 

@@ -7,7 +7,8 @@ lints it, and `promtool test rules` evaluates it against synthetic series shaped
 v1.18, cert-manager v1.21, the app (app/src/metrics.js) and kube-state-metrics export, as scraped
 through a ServiceMonitor. Every alert is proved both ways: it fires with the expected labels and
 annotations once its condition (and its `for:`) holds, and stays silent one evaluation before,
-and on healthy series. promtool is built from the Prometheus module by tests/alerts/promtool.sh.
+and on healthy series. promtool is built from the Prometheus module by the builder (cluster/components.yml,
+row promtool).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from helpers import REPO, require, run_playbook
+from testbed import component
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +32,6 @@ ADDON_ENVIRONMENTS = ("local", "beta", "prod", "given")  # given: no velero_sche
 APP_ENVIRONMENTS = ("local", "beta", "prod")
 # beta and prod deploy by digest only: the app tests' fixture digest (tests/app/app_render.py), no real image.
 APP_FIXTURE_DIGEST = "sha256:" + hashlib.sha256(b"oui-platform test fixture, not an image").hexdigest()
-PROMTOOL = REPO / "tests" / "alerts" / "promtool.sh"
 
 # Target labels a ServiceMonitor adds to everything Velero exports.
 VELERO = {"job": "velero", "namespace": "velero", "pod": "velero-6c9d5b7f4-x2kq7", "instance": "10.244.1.7:8085"}
@@ -42,12 +43,9 @@ VELERO = {"job": "velero", "namespace": "velero", "pod": "velero-6c9d5b7f4-x2kq7
 @pytest.fixture(scope="session")
 def promtool() -> str:
     require(shutil.which("go") is not None,
-            "no Go toolchain on PATH: promtool is built from the Prometheus Go module (tests/alerts/promtool.sh); "
+            "no Go toolchain on PATH: promtool is built from the Prometheus Go module (cluster/components.yml); "
             "install Go (Debian: golang) to run the alert-rule tests")
-    run = subprocess.run([str(PROMTOOL)], cwd=REPO, capture_output=True, text=True, timeout=3600, check=False)
-    print(run.stderr, end="")
-    assert run.returncode == 0, f"tests/alerts/promtool.sh failed:\n{run.stderr[-4000:]}"
-    path = run.stdout.strip()
+    path = str(Path(component("promtool", timeout=3600)["BIN_DIR"]) / "promtool")
     version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
     print(version.splitlines()[0])
     return path

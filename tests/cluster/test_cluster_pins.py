@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.unit
 
@@ -18,14 +19,15 @@ def _required(module_dir: str, path: str) -> str:
     return found[0]
 
 
-@pytest.mark.parametrize(("module_dir", "path", "key"), [
-    ("kubernetes", "k8s.io/kubernetes", "kubernetes"),
-    ("etcd", "go.etcd.io/etcd/server/v3", "etcd"),
-    ("kwok", "sigs.k8s.io/kwok", "kwok"),
-    ("helm", "helm.sh/helm/v4", "helm"),
-])
-def test_wrapper_module_builds_the_pinned_version(versions, module_dir, path, key):
-    assert _required(module_dir, path) == f"v{versions[key]}"
+# Every row of cluster/components.yml built from a wrapper module of this repository.
+WRAPPERS = [(name, row) for name, row in yaml.safe_load((MODULES.parent / "components.yml").read_text())["components"].items()
+            if row["source"]["kind"] in ("wrapper", "c-static")]
+
+
+@pytest.mark.parametrize(("name", "row"), WRAPPERS, ids=[w[0] for w in WRAPPERS])
+def test_wrapper_module_builds_the_pinned_version(versions, name, row):
+    module_dir = Path(row["source"]["dir"]).name
+    assert _required(module_dir, row["module"]) == f"v{versions[row['version']]}"
     assert (MODULES / module_dir / "go.sum").stat().st_size > 0
 
 

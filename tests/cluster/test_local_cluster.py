@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import design_limit, require
+from helpers import REPO, design_limit, require
 
 pytestmark = pytest.mark.cluster
 
@@ -223,31 +223,18 @@ def _uncordoned(cluster, nodes):
         cluster.kubectl("uncordon", *nodes, check=False)
 
 
-def _timings(build_dir: Path) -> list[list[str]]:
-    f = build_dir / "timings.tsv"
-    return [line.split("\t") for line in f.read_text().splitlines() if line.strip()] if f.exists() else []
-
-
 def test_measurements(test_cluster, capsys):
     """Prints (never asserts) the cold build time, warm start time and API server memory."""
     if os.environ.get("OUI_TEST_KUBECONFIG"):
         design_limit("external-cluster", "the measurements are of the project's own test cluster")
     state = test_cluster.kubeconfig.parent
     lines = ["test cluster measurements:"]
-    # A binary's first build on a machine compiles its packages (cold); later builds (after a
-    # change of the build script) find them in the Go cache and only link. So the slowest
-    # recorded build of each binary is its cold build.
-    first: dict[str, int] = {}
-    for build_dir in test_cluster.bin_dir.parent.parent.glob("build-*"):
-        for row in _timings(build_dir):
-            first[row[0]] = max(first.get(row[0], 0), int(row[1]))
-    if first:
-        per = ", ".join(f"{name} {secs / 60:.1f}" for name, secs in first.items())
-        lines.append(f"  cold build (first build of each binary here): {sum(first.values()) / 60:.1f} min ({per})")
-    latest = _timings(test_cluster.bin_dir.parent)
-    if latest:
-        lines.append(f"  latest build ({test_cluster.bin_dir.parent.name}): "
-                     f"{sum(int(r[1]) for r in latest) / 60:.1f} min")
+    # What the builder recorded when it built the current key of each component (cold: into an
+    # empty Go build cache; warm: the cache held other builds' packages).
+    timings = subprocess.run(["bash", "cluster/build.sh", "timings", "-g", "cluster", "-g", "node"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = [line.split("\t") for line in timings if line.strip()]
+    lines.append("  build of the current keys: " + ", ".join(f"{r[0]} {r[2]} s ({r[3]})" for r in rows))
     start = state / "oui-start-seconds"
     lines.append(f"  warm start (binaries cached): {start.read_text().strip()} s" if start.exists()
                  else "  warm start: not recorded")
@@ -268,7 +255,7 @@ def test_helm_and_helm_diff_are_the_pinned_ones(test_cluster, versions):
                           capture_output=True, text=True, check=True)
     assert helm.stdout.strip() == f"v{versions['helm']}"
     plugin = Path(test_cluster.env["HELM_PLUGINS"]) / "diff" / "bin" / "diff"
-    require(plugin.exists(), f"the helm-diff plugin was not built ({plugin}): its source is missing, see cluster/build.sh")
+    require(plugin.exists(), f"the helm-diff plugin was not built ({plugin}): its source is missing, see cluster/components.yml, row helm-diff")
     diff = subprocess.run(["helm", "diff", "version"], env=test_cluster.env, capture_output=True, text=True,
                           check=True)
     assert diff.stdout.strip() == versions["helm_diff"]

@@ -29,12 +29,13 @@ import pytest
 
 from helpers import REPO, require, run_playbook
 from realnode_lock import real_node_lock
+from testbed import PATHS, component
 
 pytestmark = pytest.mark.realnode
 
-NODE = "oui-real-a"
-POD_CIDR = ipaddress.ip_network("10.88.0.0/24")
-NODE_ROOT = Path("/var/lib/oui-node")
+NODE = PATHS["OUI_NODE_NAME"]
+POD_CIDR = ipaddress.ip_network(PATHS["OUI_NODE_POD_CIDR"])
+NODE_ROOT = Path(PATHS["OUI_NODE_ROOT"])
 TOLERATION = {"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
 
 
@@ -58,7 +59,7 @@ def node(test_cluster) -> dict:
     proc = test_cluster.kubectl("get", "node", NODE, "-o", "json", check=False)
     require(proc.returncode == 0, f"the test cluster has no real node {NODE}: {reason or 'see make cluster'}")
     obj = json.loads(proc.stdout)
-    require(_ready(obj), f"the real node {NODE} is not Ready: {reason or 'see /var/lib/oui-node/logs'}")
+    require(_ready(obj), f"the real node {NODE} is not Ready: {reason or f'see {PATHS["OUI_NODE_LOGS"]}'}")
     return obj
 
 
@@ -180,9 +181,8 @@ def test_pods_run_on_the_real_node_and_pass_their_real_probes(app, test_cluster)
 
 
 def _crictl(test_cluster, *args) -> str:
-    bin_dir = subprocess.run(["bash", str(REPO / "cluster" / "node" / "build.sh"), "--print-bin-dir"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    proc = subprocess.run([f"{bin_dir}/crictl", "--runtime-endpoint", "unix:///run/oui-node/containerd/containerd.sock",
+    bin_dir = component("crictl")["BIN_DIR"]
+    proc = subprocess.run([f"{bin_dir}/crictl", "--runtime-endpoint", f"unix://{PATHS['OUI_NODE_SOCK']}",
                            *args], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -382,7 +382,7 @@ def test_pod_violating_restricted_is_refused_by_admission(app, test_cluster):
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": "privileged-probe", "namespace": app.namespace},
            "spec": {"nodeSelector": {"node.oui.io/real": "true"}, "tolerations": [TOLERATION],
-                    "containers": [{"name": "c", "image": "localhost/oui-node/pause:any", "imagePullPolicy": "Never",
+                    "containers": [{"name": "c", "image": "localhost/oui/pause:any", "imagePullPolicy": "Never",
                                     "securityContext": {"privileged": True}}]}}
     proc = test_cluster.kubectl("apply", "-f", "-", input=json.dumps(pod), check=False)
     assert proc.returncode != 0

@@ -13,22 +13,23 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
 from helpers import REPO, require
 from realnode_lock import real_node_lock
+from testbed import PATHS, component
 
 pytestmark = pytest.mark.realnode
 
-NODE = "oui-real-a"
+NODE = PATHS["OUI_NODE_NAME"]
 
 # Stop, inspect, start again: one bash under the cluster lock, so that no concurrent
-# `make cluster` restarts the node half-way. The inspection prints one line per finding.
+# `make cluster` restarts the node half-way (cluster/node/down.sh and up.sh, as cluster/down.sh
+# and cluster/up.sh run them). The inspection prints one line per finding.
 SCRIPT = r"""
-source cluster/lib.sh
+source cluster/lib/control-plane.sh
 take_lock
 t0=$(date +%s.%N)
-node_down
+bash cluster/node/down.sh
 echo "TEARDOWN_SECONDS $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')"
 set +e +o pipefail
 for f in /proc/[0-9]*/cmdline; do
@@ -38,20 +39,20 @@ for f in /proc/[0-9]*/cmdline; do
     *oui-node*) echo "LEFT process ${f//[^0-9]/} ${cmd:0:120}" ;;
   esac
 done
-awk '{print $5}' /proc/self/mountinfo | grep -E '^(/var/lib/oui-node|/run/oui-node)' | sed 's/^/LEFT mount /'
+awk '{print $5}' /proc/self/mountinfo | grep -E "^($OUI_NODE_ROOT|$OUI_NODE_RUN)" | sed 's/^/LEFT mount /'
 for t in mangle nat filter; do
   iptables -t "$t" -S 2>/dev/null | grep -E '^-N (KUBE|CNI)-' | sed "s/^/LEFT iptables $t /"
 done
 for ns in /run/netns/cni-*; do
   [[ -e "$ns" ]] || continue
-  ip netns exec "${ns##*/}" ip -4 -o addr 2>/dev/null | grep -q ' 10\.88\.0\.' && echo "LEFT netns $ns"
+  ip netns exec "${ns##*/}" ip -4 -o addr 2>/dev/null | grep -qF " ${OUI_NODE_POD_CIDR%.*}." && echo "LEFT netns $ns"
 done
-ip link show oui-cni0 >/dev/null 2>&1 && echo "LEFT link oui-cni0"
-ls -d /sys/fs/cgroup/*/oui-node 2>/dev/null | sed 's/^/LEFT cgroup /'
-[[ -e /var/lib/oui-node || -e /run/oui-node ]] && echo "LEFT directory /var/lib/oui-node or /run/oui-node"
+ip link show "$OUI_NODE_BRIDGE" >/dev/null 2>&1 && echo "LEFT link $OUI_NODE_BRIDGE"
+ls -d /sys/fs/cgroup/*/"$OUI_NODE_CGROUP" 2>/dev/null | sed 's/^/LEFT cgroup /'
+[[ -e "$OUI_NODE_ROOT" || -e "$OUI_NODE_RUN" ]] && echo "LEFT directory $OUI_NODE_ROOT or $OUI_NODE_RUN"
 set -e
-node_up
-echo "JOIN_SECONDS $(cat /var/lib/oui-node/join-seconds 2>/dev/null)"
+bash cluster/node/up.sh
+echo "JOIN_SECONDS $(cat "$OUI_NODE_ROOT/join-seconds" 2>/dev/null)"
 """
 
 
@@ -63,7 +64,7 @@ def test_teardown_removes_everything_and_the_node_comes_back(test_cluster):
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sandbox", "namespace": ns},
            "spec": {"nodeSelector": {"node.oui.io/real": "true"},
                     "tolerations": [{"key": "node.oui.io/real", "operator": "Exists", "effect": "NoSchedule"}],
-                    "containers": [{"name": "pause", "image": f"localhost/oui-node/pause:{_k8s_version()}",
+                    "containers": [{"name": "pause", "image": component("pause")["IMAGE_REF"],
                                     "imagePullPolicy": "Never"}]}}
     try:
         test_cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
@@ -90,6 +91,3 @@ def test_teardown_removes_everything_and_the_node_comes_back(test_cluster):
     finally:
         test_cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
-
-def _k8s_version() -> str:
-    return yaml.safe_load((REPO / "vars" / "versions.yml").read_text())["platform_versions"]["kubernetes"]

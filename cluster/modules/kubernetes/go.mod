@@ -1,7 +1,7 @@
-// Wrapper module: builds the Kubernetes control plane and kubectl from the
-// k8s.io/kubernetes module. Its own go.mod points the k8s.io staging modules at
-// ./staging/src, which only exists in a git checkout; here each one is replaced
-// by its published v0.37.2 module, the version cut from the same release.
+// Wrapper module: builds the Kubernetes control plane, kubectl and the real node's kubelet,
+// kube-proxy and pause from the k8s.io/kubernetes module. Its own go.mod points the k8s.io
+// staging modules at ./staging/src, which only exists in a git checkout; here each one is
+// replaced by its published v0.37.2 module, the version cut from the same release.
 module oui.io/platform/cluster/kubernetes
 
 go 1.26.0

@@ -1,6 +1,6 @@
-// Wrapper module: CoreDNS for the real test node's cluster DNS (cluster/node/build.sh), at the
+// Wrapper module: CoreDNS for the real test node's cluster DNS (cluster/components.yml), at the
 // version pinned in vars/versions.yml (coredns).
-module oui.io/platform/cluster/node/coredns
+module oui.io/platform/cluster/coredns
 
 go 1.26.0
 
