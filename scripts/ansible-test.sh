@@ -48,17 +48,15 @@ cp -r "$repo/tests/unit/plugins" "$content/tests/unit/plugins"
 
 # The collections the modules import come with the pinned `ansible` package in the venv.
 site=$("$venv_bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections
-for dep in amazon; do
-  [ -d "$site/$dep" ] || { echo "ansible-test.sh: $site/$dep is missing (the pinned ansible package); run make venv" >&2; exit 1; }
-  ln -s "$site/$dep" "$stage/ansible_collections/$dep"
-done
+dep=amazon
+[ -d "$site/$dep" ] || { echo "ansible-test.sh: $site/$dep is missing (the pinned ansible package); run make venv" >&2; exit 1; }
+ln -s "$site/$dep" "$stage/ansible_collections/$dep"
 
 test_bin=$venv_bin
 if [ "$floor" = 1 ]; then
-  core=$("$venv_bin/python" -c 'import yaml, sys; print(yaml.safe_load(open(sys.argv[1]))["platform_versions"]["ansible_core_min"])' \
-    "$repo/vars/versions.yml")
-  reqs=$(grep -iE '^(pytest|pytest-xdist|pytest-mock|mock|boto3|botocore)==' "$repo/requirements.txt")
-  key=$( { echo "ansible-core==$core"; echo "$reqs"; cat "$repo/constraints.txt"; readlink -f "$venv_bin/python"; } | sha256sum | cut -c1-16)
+  core=$("$repo/scripts/versions.sh" get ansible_core_min)
+  mapfile -t reqs < <(grep -iE '^(pytest|pytest-xdist|pytest-mock|mock|boto3|botocore)==' "$repo/requirements.txt")
+  key=$( { echo "ansible-core==$core"; printf '%s\n' "${reqs[@]}"; cat "$repo/constraints.txt"; readlink -f "$venv_bin/python"; } | sha256sum | cut -c1-16)
   floor_venv=$cache/venv/core-floor-$core-$key
   if [ ! -f "$floor_venv/.complete" ]; then
     echo "ansible-test.sh: building the ansible-core $core environment in $floor_venv" >&2
@@ -67,7 +65,7 @@ if [ "$floor" = 1 ]; then
     # the main lock pins ansible-core (and the ansible package that needs it) at the tested top
     grep -viE '^(ansible|ansible-core)==' "$repo/constraints.txt" > "$stage/constraints-floor.txt"
     "$floor_venv/bin/pip" install --quiet --disable-pip-version-check --progress-bar off \
-      -c "$stage/constraints-floor.txt" "ansible-core==$core" $reqs >&2
+      -c "$stage/constraints-floor.txt" "ansible-core==$core" "${reqs[@]}" >&2
     touch "$floor_venv/.complete"
   fi
   test_bin=$floor_venv/bin
@@ -101,7 +99,11 @@ mkdir -p "$stage/bin"
 for version in 3.11 3.12 3.13; do
   [ "$version" = "$python" ] && continue
   found=$(command -v "python$version" 2>/dev/null || true)
-  [ -n "$found" ] && "$found" -c '' 2>/dev/null || found=$(ls -d "$HOME"/.pyenv/versions/"$version".*/bin/python"$version" 2>/dev/null | tail -n 1)
+  if [ -z "$found" ] || ! "$found" -c '' 2>/dev/null; then
+    pyenv_pythons=("$HOME"/.pyenv/versions/"$version".*/bin/python"$version")
+    found=""
+    [ -x "${pyenv_pythons[-1]}" ] && found=${pyenv_pythons[-1]}
+  fi
   if [ -n "$found" ] && "$found" -c '' 2>/dev/null; then
     ln -s "$found" "$stage/bin/python$version"
     others+=(--target-python "$version")
