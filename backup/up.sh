@@ -24,6 +24,10 @@ VELERO="$(kv BIN_DIR <<<"$VELERO_INFO")/velero"
 VELERO_MOD="$(kv SOURCE_DIR <<<"$VELERO_INFO")"  # the CRDs of this very module
 PLUGINS="$(kv BIN_DIR <<<"$PLUGIN_INFO")"
 KUBECTL="$(command -v kubectl)"
+# The collection's own field manager (platform_field_manager): the velero role applies the same
+# location, so one manager owns it whichever of the two ran last.
+FIELD_MANAGER="$(sed -n 's/^platform_field_manager: *\([^ #]*\).*/\1/p' "$REPO/roles/preflight/defaults/main.yml")"
+: "${FIELD_MANAGER:?no platform_field_manager in roles/preflight/defaults/main.yml}"
 mkdir -p "$RUN"
 exec 9>"$RUN/lock"; flock 9   # concurrent pytest sessions share one stack
 
@@ -52,19 +56,19 @@ PY
 
 # The cluster side: CRDs, namespace, credentials Secret, backup location.
 for crds in "$VELERO_MOD/config/crd/v1/bases/" "$VELERO_MOD/config/crd/v2alpha1/bases/"; do  # the server checks both
-  "$KUBECTL" apply --server-side --field-manager=oui-platform -f "$crds" >/dev/null
+  "$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f "$crds" >/dev/null
   "$KUBECTL" wait --for=condition=Established --timeout=60s -f "$crds" >/dev/null
 done
-"$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
+"$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f - >/dev/null
 "$KUBECTL" -n "$NS" create secret generic velero-s3 --from-file=cloud="$RUN/credentials" --dry-run=client -o yaml |
-  "$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null
+  "$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f - >/dev/null
 OUI_LOCAL_S3_URL="$S3" "$REPO/.venv/bin/ansible-playbook" -i "$REPO/inventories/local/hosts.yml" "$REPO/backup/location.yml" \
   -e "render_out=$RUN/location.json" >"$RUN/location.log" 2>&1 || { tail -20 "$RUN/location.log" >&2; echo "backup/location.yml failed" >&2; exit 1; }
-"$KUBECTL" apply --server-side --field-manager=oui-platform -f "$RUN/location.json" >/dev/null
+"$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f "$RUN/location.json" >/dev/null
 
 # Restore item actions (pod volume restore) read the server's own Deployment for the restore-helper
 # image. The server runs outside the cluster, so its Deployment is there with 0 replicas.
-"$KUBECTL" apply --server-side --field-manager=oui-platform -f - >/dev/null <<YAML
+"$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f - >/dev/null <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata:
