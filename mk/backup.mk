@@ -1,4 +1,4 @@
-# Backup and restore, proved offline (issue 11): Velero and its AWS plugin built from their Go
+# Backup and restore, proved offline: Velero and its AWS plugin built from their Go
 # modules, run as a local process against the test cluster with moto's S3 on loopback. See backup/.
 .PHONY: backup-build backup-up backup-down backup-drill
 

@@ -1,4 +1,4 @@
-# CI/CD (issue 10): the GitHub Actions workflows are linted with actionlint (built from its Go
+# CI/CD: the GitHub Actions workflows are linted with actionlint (built from its Go
 # module by tests/ci/actionlint.sh into the cache, once per machine); the AWX execution
 # environment's build context is generated offline by ansible-builder.
 # The AWX templates and the EE are tested by pytest (tests/ci/).

@@ -1,5 +1,5 @@
-# The test cluster (issue 3): a real control plane built from upstream Go modules, kwok nodes,
-# and one real node (issue 9: containerd, kubelet, kube-proxy, metrics-server; OUI_REAL_NODE=0
+# The test cluster: a real control plane built from upstream Go modules, kwok nodes,
+# and one real node (containerd, kubelet, kube-proxy, metrics-server; OUI_REAL_NODE=0
 # leaves it out). See docs/testing.md. Build outputs and state live under $(OUI_CACHE_DIR)/cluster;
 # the real node's under /var/lib/oui-node and /run/oui-node.
 .PHONY: cluster cluster-down cluster-build cluster-env
