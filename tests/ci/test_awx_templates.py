@@ -186,6 +186,18 @@ def test_restore_drills_are_scheduled():
 
 
 @pytest.mark.unit
+def test_drift_is_checked_every_day_in_beta_and_prod():
+    """The scheduled drift check: playbooks/drift.yml, which fails on drift (no extra var turns
+    that off), on each cloud environment, daily."""
+    drift = {t.environment: t for t in TEMPLATES if t.playbook == "playbooks/drift.yml"}
+    assert set(drift) == {"beta", "prod"}, sorted(drift)
+    for env, t in drift.items():
+        assert t.name == f"OUI drift - {env}" and "drift_fail_on_change" not in t.extra_vars and not t.survey
+    scheduled = {s["unified_job_template"]["name"] for s in by_type("schedule") if s["enabled"] and "daily" in s["name"]}
+    assert {"OUI drift - beta", "OUI drift - prod"} <= scheduled
+
+
+@pytest.mark.unit
 def test_no_secret_is_exported():
     text = ASSETS_FILE.read_text()
     assert "credentials" not in ASSETS, "credentials are created in AWX, not exported"
