@@ -158,7 +158,7 @@ def test_grafana_dashboards_secret_and_ingress(rendered, env):
     g = rendered[env]["monitoring"]["grafana"]
     d = g["sidecar"]["dashboards"]
     assert (d["enabled"], d["label"], d["labelValue"], d["searchNamespace"]) == (True, "grafana_dashboard", "1", "ALL")
-    assert g["admin"]["existingSecret"] == "grafana-admin", "the admin password comes from the vault, not the chart"
+    assert g["admin"]["existingSecret"] == "grafana-admin", "the admin password comes from the secret the inventory names, not the chart"
     assert "adminPassword" not in g
     assert [s["type"] for s in g["additionalDataSources"]] == ["loki"]
     ing = g["ingress"]
