@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 
+
 def _results(document):
     """(play name, task name, host, result) for every task result of the document."""
     for play in (document or {}).get("plays", []):
