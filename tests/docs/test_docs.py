@@ -287,7 +287,7 @@ TRACKER_RES = [
     re.compile(r"\((?:see )?issues?\b", re.I),                      # (issue: platform add-ons)
     re.compile(r"\b(?:the|this|other|another|our|backup) issues?\b(?! (?:certificates|them)\b)", re.I),
     re.compile(r"\bdesign card\b", re.I),
-    re.compile(r"\b(?:DESIGN|BRIEF|HOUSE_STYLE)(?:\.md)?\b"),
+    re.compile(r"\b(?:DESIGN|BRIEF|HOUSE_STYLE)\.md\b|\bHOUSE_STYLE\b"),
 ]
 # A path outside the repository: the folder next to the checkout, or an absolute path of this machine.
 OUTSIDE_RE = re.compile(r"(?<![\w.-])(?:\.\./)+shared\b|(?<![\w./-])shared/\w|(?<![\w.])/work/\w")
@@ -357,10 +357,53 @@ def test_no_file_refers_to_what_a_user_cannot_see():
         "write what is meant instead:\n" + "\n".join(bad))
 
 
+# The folders of a role: a role's own files cite its paths relative to it (meta/argument_specs.yml),
+# and a path written for every role (defaults/main.yml) names the file every role has.
+ROLE_DIRS = {"meta", "vars", "defaults", "tasks", "templates", "handlers", "files"}
+
+
+def citations(name: str, text: str) -> set[str]:
+    """The paths a file cites. Markdown: in code spans and shell fences, as on the docs pages.
+    Elsewhere, anywhere in the text, but only what reads as a path: a file name (with an
+    extension or a placeholder) or a folder written with its trailing slash - "app/bare rps"
+    in a benchmark's comment is a ratio, not a folder."""
+    if name.endswith(".md"):
+        return cited_paths(text)
+    found = set()
+    for cited in ANY_PATH_RE.findall(text):
+        cited = cited.rstrip(".,:;")
+        last = cited.rstrip("/").rsplit("/", 1)[-1]
+        if cited.endswith("/") or any(c in last for c in ".*<"):
+            found.add(cited)
+    return found
+
+
+def exists_for(name: str, path: str) -> bool:
+    """The cited path exists in the repository, relative to it or, in a role's file, to the role."""
+    if exists(path):
+        return True
+    parts = name.split("/")
+    if parts[0] == "roles" and len(parts) > 2 and exists(f"roles/{parts[1]}/{path}"):
+        return True
+    return path.split("/")[0] in ROLE_DIRS | {"meta", "vars"} and exists(f"roles/*/{path}")
+
+
+def test_the_path_scanner_reads_files_as_their_readers_do():
+    assert citations("bench/x.sh", "# targets: app/bare rps >= 0.85, see tests/access/test_access_static.py") == {
+        "tests/access/test_access_static.py"}
+    assert citations("roles/app/README.md", "<!-- from meta/argument_specs.yml -->\nSee `roles/app/vars/main.yml`.") == {
+        "roles/app/vars/main.yml"}
+    assert exists_for("roles/app/tasks/main.yml", "meta/argument_specs.yml")
+    assert exists_for("scripts/role-docs.py", "meta/argument_specs.yml")
+    assert not exists_for("roles/access/templates/rbac.yml.j2", "tests/access/test_static.py")
+
+
 def test_every_path_any_file_cites_exists():
-    """Code comments, make files, scripts and tests cite repository paths too; they must exist."""
+    """Code comments, make files, scripts, tests and READMEs cite repository paths too (the docs
+    pages are checked above); every one must exist."""
     missing = []
     for name, text in project_files():
-        gone = sorted({c.rstrip(".,:;") for c in ANY_PATH_RE.findall(text)} - {""})
-        missing += [f"{name}: {c}" for c in gone if not exists(c)]
+        if name.startswith("docs/"):
+            continue
+        missing += [f"{name}: {c}" for c in sorted(citations(name, text)) if not exists_for(name, c)]
     assert not missing, "paths cited that are not in the repository:\n" + "\n".join(missing)

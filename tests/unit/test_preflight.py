@@ -27,7 +27,7 @@ def test_preflight_names_the_bad_variable(bad, needle):
 
 
 @pytest.mark.parametrize("secrets, needle", [
-    (["oui/beta/grafana-admin-password"], "must map variable names to names of AWS Secrets Manager secrets"),
+    (["oui/beta/grafana-admin-password"], "argument 'platform_secrets' is of type list"),  # the argument spec
     ({"monitoring_grafana_admin_password": "oui/beta/grafana admin"}, "platform_secrets={\"monitoring_grafana_admin_password\": \"oui/beta/grafana admin\"}"),
     ({"Monitoring-Password": "oui/beta/x"}, "must map variable names"),
     ({"monitoring_grafana_admin_password": "oui/local/x"}, "read in platform_aws_region=<undefined>"),
