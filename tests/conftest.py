@@ -31,5 +31,5 @@ def versions() -> dict:
     return yaml.safe_load((REPO / "vars" / "versions.yml").read_text())["platform_versions"]
 
 
-from testcluster import test_cluster  # noqa: E402,F401 (the test cluster fixture, issue 3)
-from backupstack import backup_stack  # noqa: E402,F401 (the local Velero + S3, issue 11)
+from testcluster import test_cluster  # noqa: E402,F401 (the test cluster fixture)
+from backupstack import backup_stack  # noqa: E402,F401 (the local Velero + S3)

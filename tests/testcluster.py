@@ -1,4 +1,4 @@
-"""The `test_cluster` session fixture: the project's test cluster (cluster/, issue 3).
+"""The `test_cluster` session fixture: the project's test cluster (cluster/).
 
 `test_cluster` yields a `TestCluster` with
   .kubeconfig  Path of the admin kubeconfig (client certificate, may impersonate)

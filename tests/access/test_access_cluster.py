@@ -38,7 +38,7 @@ def cluster(request):
     try:
         return request.getfixturevalue("test_cluster")
     except pytest.FixtureLookupError:
-        require(False, "the test_cluster fixture (issue 3) is not available in tests/conftest.py")
+        require(False, "the test_cluster fixture (tests/testcluster.py) is not available in tests/conftest.py")
 
 
 @pytest.fixture(scope="module")

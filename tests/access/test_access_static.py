@@ -90,6 +90,24 @@ def test_limited_users_are_bound_only_inside_the_app_namespaces(rendered):
     assert {v for rule in cluster_read for v in rule["verbs"]} == {"get", "list", "watch"}
 
 
+def test_viewers_read_in_every_namespace_and_nothing_more(rendered):
+    """docs/access.md: viewers read cluster-wide, through one ClusterRoleBinding of oui-viewer,
+    which holds only read verbs and neither Secrets nor logs; no RoleBinding narrows them."""
+    _, docs, inventory = rendered
+    viewers = set(inventory["access_viewer_groups"])
+    bound = {b["roleRef"]["name"] for b in by_kind(docs, "ClusterRoleBinding").values()
+             if viewers & {s["name"] for s in b["subjects"]}}
+    assert bound == {"oui-viewer", "oui-cluster-read"}, bound
+    assert not [b for b in by_kind(docs, "RoleBinding").values() if viewers & {s["name"] for s in b["subjects"]}]
+    rules = effective_rules(docs)["oui-viewer"]
+    assert {v for rule in rules for v in rule["verbs"]} == {"get", "list", "watch"}
+    assert not {r for rule in rules for r in rule["resources"]} & {"secrets", "pods/log", "pods/exec", "pods/portforward"}
+    matrix = load_matrix(MATRIX)["rows"]
+    outside = [r for r in matrix if r["subject"] == "viewer" and r["expected"] == "allow"
+               and r["namespace"] not in ("", *inventory["access_app_namespaces"])]
+    assert outside, "the access matrix proves no viewer read outside the app namespaces"
+
+
 def millicores(quantity) -> int:
     quantity = str(quantity)
     return int(quantity[:-1]) if quantity.endswith("m") else round(float(quantity) * 1000)

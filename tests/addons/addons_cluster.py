@@ -17,7 +17,7 @@ def cluster(request):
     try:
         tc = request.getfixturevalue("test_cluster")
     except pytest.FixtureLookupError:
-        require(False, "the test_cluster fixture (issue 3: make cluster) is not available yet")
+        require(False, "the test_cluster fixture (tests/testcluster.py, make cluster) is not available")
     env = dict(tc.env)
     env.setdefault("HELM_PLUGINS", str(tc.bin_dir.parent / "helm-plugins"))
     env["KUBECONFIG"] = str(tc.kubeconfig)

@@ -16,7 +16,7 @@ import yaml
 from helpers import require  # noqa: F401  (re-exported for the add-on tests)
 
 ENVIRONMENTS = ("local", "beta", "prod")
-# Render-only stand-in for the vault's Grafana password (beta/prod read vault_monitoring_grafana_admin_password).
+# Render-only stand-in for Grafana's password (beta/prod read it from AWS Secrets Manager: platform_secrets).
 RENDER_PASSWORD = "render-only-password-0123456789"
 
 CACHE = Path(os.environ.get("OUI_CACHE_DIR", Path.home() / ".cache" / "oui-platform")) / "addons" / "gomod"

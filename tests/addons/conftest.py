@@ -22,8 +22,7 @@ def rendered(tmp_path_factory):
     for env in ENVIRONMENTS:
         dest = tmp_path_factory.mktemp("addons") / f"{env}.json"
         run = run_playbook("tests/addons/render.yml", f"inventories/{env}/hosts.yml",
-                           extra_vars={"render_out": str(dest), "vault_monitoring_grafana_admin_password": RENDER_PASSWORD,
-                                       "monitoring_grafana_admin_password": RENDER_PASSWORD})
+                           extra_vars={"render_out": str(dest), "monitoring_grafana_admin_password": RENDER_PASSWORD})
         assert run.returncode == 0, run.tail()
         out[env] = json.loads(dest.read_text())
     return out

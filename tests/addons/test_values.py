@@ -52,6 +52,8 @@ def test_ingress_survives_a_zone_and_scales(rendered, env):
     assert c["autoscaling"]["maxReplicas"] > c["autoscaling"]["minReplicas"]
     zone = [t for t in c["topologySpreadConstraints"] if t["topologyKey"] == "topology.kubernetes.io/zone"]
     assert zone and zone[0]["whenUnsatisfiable"] == "DoNotSchedule" and zone[0]["maxSkew"] == 1
+    # Spread as the app is: tainted or cordoned nodes of a lost zone are not places to spread to.
+    assert {t["nodeTaintsPolicy"] for t in c["topologySpreadConstraints"]} == {"Honor"}
     assert zone[0]["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "controller"
     assert c["admissionWebhooks"]["enabled"] is True
     assert c["metrics"]["enabled"] and c["metrics"]["serviceMonitor"]["enabled"]
@@ -156,7 +158,7 @@ def test_grafana_dashboards_secret_and_ingress(rendered, env):
     g = rendered[env]["monitoring"]["grafana"]
     d = g["sidecar"]["dashboards"]
     assert (d["enabled"], d["label"], d["labelValue"], d["searchNamespace"]) == (True, "grafana_dashboard", "1", "ALL")
-    assert g["admin"]["existingSecret"] == "grafana-admin", "the admin password comes from the vault, not the chart"
+    assert g["admin"]["existingSecret"] == "grafana-admin", "the admin password comes from the secret the inventory names, not the chart"
     assert "adminPassword" not in g
     assert [s["type"] for s in g["additionalDataSources"]] == ["loki"]
     ing = g["ingress"]
@@ -164,8 +166,37 @@ def test_grafana_dashboards_secret_and_ingress(rendered, env):
     assert ing["tls"][0]["hosts"] == ing["hosts"]
     issuer = ing["annotations"]["cert-manager.io/cluster-issuer"]
     assert issuer == ("local-ca" if env == "local" else "letsencrypt-prod")
+    allowlist = ing["annotations"]["nginx.ingress.kubernetes.io/allowlist-source-range"].split(",")
     if env == "local":
-        assert ing["annotations"]["nginx.ingress.kubernetes.io/allowlist-source-range"].startswith("127.0.0.0/8,")
+        assert allowlist[0] == "127.0.0.0/8"
+    else:  # never public in beta and prod
+        assert allowlist and not {"0.0.0.0/0", "::/0"} & set(allowlist), allowlist
+
+
+@pytest.mark.parametrize("env", EKS)
+@pytest.mark.parametrize("allowlist, needle", [
+    ([], "Grafana must not be public in beta or prod"),
+    (["203.0.113.0/24", "0.0.0.0/0"], "Grafana must not be public in beta or prod"),
+    (["::/0"], "Grafana must not be public in beta or prod"),
+    (["office"], 'not CIDRs: ["office"]'),
+], ids=["empty", "open-ipv4", "open-ipv6", "not-a-cidr"])
+def test_grafana_is_never_public_in_beta_and_prod(env, allowlist, needle):
+    """The monitoring preflight refuses an empty or open allow-list there, as the app's does;
+    without an Ingress (monitoring_grafana_host empty) Grafana stays internal and passes."""
+    from helpers import run_playbook
+
+    base = {"addon_role": "monitoring", "monitoring_grafana_admin_password": "x" * 20}
+    run = run_playbook("tests/addons/preflight.yml", f"inventories/{env}/hosts.yml",
+                       extra_vars={**base, "monitoring_grafana_allowlist": allowlist})
+    assert run.returncode != 0, run.tail()
+    said = " ".join(run.output.split())
+    assert f"monitoring: monitoring_grafana_allowlist={json.dumps(allowlist)}" in said and needle in said, run.tail()
+    if allowlist == []:
+        internal = run_playbook("tests/addons/preflight.yml", f"inventories/{env}/hosts.yml",
+                                extra_vars={**base, "monitoring_grafana_allowlist": [], "monitoring_grafana_host": ""})
+        assert internal.returncode == 0, internal.tail()
+        inventory = run_playbook("tests/addons/preflight.yml", f"inventories/{env}/hosts.yml", extra_vars=base)
+        assert inventory.returncode == 0, inventory.tail()
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -280,15 +311,41 @@ def test_eks_only_add_ons(rendered, env):
 
 @pytest.mark.parametrize("env", EKS)
 def test_headroom_in_every_zone(rendered, env):
-    prio, deploy = rendered[env]["cluster_autoscaler_objects"]
+    prio, *deployments = rendered[env]["cluster_autoscaler_objects"]
     cutoff = rendered[env]["cluster_autoscaler"]["extraArgs"]["expendable-pods-priority-cutoff"]
     # Preempted by any real pod, yet not "expendable": a pending placeholder makes the autoscaler add a node.
     assert cutoff < prio["value"] < 0 and prio["preemptionPolicy"] == "Never"
-    spec = deploy["spec"]
-    assert spec["replicas"] % 3 == 0 and spec["replicas"] >= 3
-    [spread] = spec["template"]["spec"]["topologySpreadConstraints"]
-    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "DoNotSchedule"
-    assert spec["template"]["spec"]["priorityClassName"] == prio["metadata"]["name"]
+    assert deployments and {d["kind"] for d in deployments} == {"Deployment"}
+    for deploy in deployments:
+        spec = deploy["spec"]
+        assert spec["replicas"] % 3 == 0 and spec["replicas"] >= 3
+        [spread] = spec["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["whenUnsatisfiable"] == "DoNotSchedule"
+        assert spread["nodeTaintsPolicy"] == "Honor"
+        # Each pool's placeholders spread among themselves only.
+        assert spread["labelSelector"]["matchLabels"] == spec["selector"]["matchLabels"]
+        assert spec["template"]["spec"]["priorityClassName"] == prio["metadata"]["name"]
+    assert len({d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"] for d in deployments}) == len(deployments)
+
+
+@pytest.mark.parametrize("env", EKS)
+def test_headroom_in_every_pool_the_app_runs_in(rendered, env, repo):
+    """Where the app runs in the tainted isolated pool (prod), that pool keeps headroom too: a
+    placeholder Deployment that selects the pool and tolerates the taint its node group carries."""
+    import yaml
+
+    gv = repo / "inventories" / env / "group_vars" / "all"
+    app = yaml.safe_load((gv / "app.yml").read_text())
+    groups = {g["name"]: g for g in yaml.safe_load((gv / "cluster.yml").read_text())["eks_cluster_node_groups"]}
+    effect = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+    placeholders = {d["spec"]["template"]["spec"].get("nodeSelector", {}).get("node.oui.io/pool"): d["spec"]["template"]["spec"]
+                    for d in rendered[env]["cluster_autoscaler_objects"][1:]}
+    pools = {"general"} | ({"isolated"} if app["app_isolated_pool"] else set())
+    assert pools <= set(placeholders), f"{env}: headroom only for pools {sorted(placeholders)}, the app runs in {sorted(pools)}"
+    for pool in pools:
+        tolerated = {(t["key"], t.get("value"), t["effect"]) for t in placeholders[pool].get("tolerations", [])}
+        for taint in groups[pool]["taints"]:
+            assert (taint["key"], taint["value"], effect[taint["effect"]]) in tolerated, f"{env}: {pool} taint {taint} not tolerated"
 
 
 # ---------------------------------------------------------------- every object, every environment

@@ -37,7 +37,7 @@ SECTIONS = {
     "job_templates": "job_template",
     "workflow_job_templates": "workflow_job_template",
 }
-# AWX 24.6.1 (awx/main/models/jobs.py SURVEY_TYPE_MAPPING): question types and default types.
+# AWX 24.6.1 (SURVEY_TYPE_MAPPING of its module awx.main.models.jobs): question types and default types.
 SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
                 "integer": int, "float": (float, int)}
 

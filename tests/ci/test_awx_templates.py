@@ -23,7 +23,7 @@ from helpers import design_limit, require
 
 ASSETS = load_assets()
 TEMPLATES = templates(ASSETS)
-# Playbooks other issues are still building: the templates exist so AWX is complete on the day
+# Playbooks not written yet: their templates may exist so that AWX is complete on the day
 # they land; until then their runs are reported as not runnable. (None pending today.)
 PENDING_PLAYBOOKS: dict[str, str] = {}
 # Playbooks that need Velero: on the test cluster they run against the local backup stack.
@@ -113,7 +113,7 @@ def test_the_templates_the_platform_needs_are_there():
 
 @pytest.mark.unit
 def test_surveys_pass_awx_validation():
-    """The rules of AWX 24.6.1's survey_spec endpoint (awx/api/views: _validate_spec_data)."""
+    """The rules of AWX 24.6.1's survey_spec endpoint (AWX's awx.api.views, _validate_spec_data)."""
     specs = [(jt["name"], jt["related"]["survey_spec"]) for jt in [*ASSETS["job_templates"], *ASSETS["workflow_job_templates"]]
              if jt.get("survey_enabled")]
     assert specs
@@ -183,6 +183,18 @@ def test_restore_drills_are_scheduled():
         expected = timedelta(days=7) if "weekly" in s["name"] else timedelta(days=1)
         assert gaps == {expected}, f"{s['name']}: runs {runs}"
         print(f"schedule {s['name']!r}: next runs {[r.isoformat() for r in runs]}")
+
+
+@pytest.mark.unit
+def test_drift_is_checked_every_day_in_beta_and_prod():
+    """The scheduled drift check: playbooks/drift.yml, which fails on drift (no extra var turns
+    that off), on each cloud environment, daily."""
+    drift = {t.environment: t for t in TEMPLATES if t.playbook == "playbooks/drift.yml"}
+    assert set(drift) == {"beta", "prod"}, sorted(drift)
+    for env, t in drift.items():
+        assert t.name == f"OUI drift - {env}" and "drift_fail_on_change" not in t.extra_vars and not t.survey
+    scheduled = {s["unified_job_template"]["name"] for s in by_type("schedule") if s["enabled"] and "daily" in s["name"]}
+    assert {"OUI drift - beta", "OUI drift - prod"} <= scheduled
 
 
 @pytest.mark.unit
@@ -277,7 +289,7 @@ def cluster(request):
     try:
         return request.getfixturevalue("test_cluster")
     except pytest.FixtureLookupError:
-        require(False, "the test_cluster fixture (issue 3, tests/conftest.py) is not available yet")
+        require(False, "the test_cluster fixture (tests/testcluster.py) is not available")
 
 
 def chart_repositories_reachable() -> tuple[bool, str]:

@@ -27,7 +27,8 @@ def load(path: Path) -> dict:
 
 
 def test_the_workflows_of_the_chain_are_there():
-    assert {"ci.yml", "deploy.yml", "deploy-beta.yml", "promote-prod.yml", "rollback.yml", "nightly-kind.yml"} <= set(WORKFLOWS)
+    assert {"ci.yml", "deploy.yml", "deploy-beta.yml", "promote-prod.yml", "rollback.yml", "nightly-kind.yml",
+            "plan.yml"} <= set(WORKFLOWS)
 
 
 def test_third_party_actions_are_pinned_by_sha_with_their_tag():
@@ -101,6 +102,23 @@ def test_triggers():
     assert set(load(WORKFLOWS["nightly-kind.yml"])["on"]) == {"schedule", "workflow_dispatch"}
     ci = load(WORKFLOWS["ci.yml"])
     assert set(ci["on"]) == {"pull_request", "push"} and ci["on"]["push"] == {"branches": ["main"]}
+
+
+def test_plans_run_in_check_mode_never_for_forks_and_after_approval():
+    """plan.yml: the pull request's site.yml --check --diff against beta and prod, report only, on the
+    environment's runners, with its plan role behind an approval; a fork's code never gets there."""
+    wf = load(WORKFLOWS["plan.yml"])
+    assert wf["on"] == {"pull_request": {"branches": ["main"]}}
+    assert wf["jobs"]["resolve"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    plan = wf["jobs"]["plan"]
+    assert plan["needs"] == "resolve" and plan["strategy"]["matrix"]["environment"] == ["beta", "prod"]
+    assert plan["environment"]["name"] == "${{ matrix.environment }}-plan"
+    assert plan["runs-on"][-1] == "oui-${{ matrix.environment }}"
+    assert plan["container"]["image"].endswith("@${{ needs.resolve.outputs.ee-digest }}"), "the EE by digest"
+    (run,) = [s["run"] for s in plan["steps"] if "playbooks/drift.yml" in s.get("run", "")]
+    assert '"drift_fail_on_change": false' in run and "GITHUB_STEP_SUMMARY" in run
+    assert "--check" not in run, "drift.yml runs the check itself; the outer run only reads the cluster"
+    assert (REPO / "playbooks" / "drift.yml").is_file()
 
 
 def test_rollback_takes_a_validated_digest():

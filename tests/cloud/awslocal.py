@@ -32,11 +32,12 @@ class Moto:
                             aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
 
 
-# Inputs the inventories take from the vault (Secrets Manager ARNs of the ECR cache credentials).
+# Inputs the beta/prod inventories leave to the operator: the ARNs of the ECR cache credentials
+# (network.yml, ecr_*_credential_arn).
 VAULT_VARS = {
-    "vault_ecr_docker_hub_credential_arn":
+    "ecr_docker_hub_credential_arn":
         "arn:aws:secretsmanager:eu-west-3:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf",
-    "vault_ecr_ghcr_credential_arn": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf",
+    "ecr_ghcr_credential_arn": "arn:aws:secretsmanager:eu-west-3:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf",
 }
 
 

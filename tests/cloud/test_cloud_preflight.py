@@ -35,7 +35,7 @@ def zones_with(index, **changes):
     ({"cloud_network_zones": zones_with(0, private="10.30.32.0/24")}, "is too small: private subnets need /22 or larger"),
     ({"cloud_network_zones": zones_with(0, public="10.99.0.0/24")}, "is outside vpc_cidr=10.30.0.0/16"),
     ({"cloud_network_vpc_cidr": "10.16.0.0/12"}, "AWS accepts prefix lengths /16 to /28"),
-    ({"vault_ecr_docker_hub_credential_arn": ""}, "caches registry-1.docker.io, for which ECR requires credential_arn"),
+    ({"ecr_docker_hub_credential_arn": ""}, "caches registry-1.docker.io, for which ECR requires credential_arn"),
 ], ids=["overlap", "two-subnets-one-zone", "two-zones", "unknown-region", "too-small", "outside-vpc", "vpc-size",
         "missing-credential"])
 def test_bad_plan_fails_in_preflight_before_any_call(bad, needle):

@@ -1,4 +1,4 @@
-"""The test cluster does what the roles' tests rely on (issue 3, "Prove it").
+"""The test cluster does what the roles' tests rely on.
 
 Real: kube-apiserver (validation, admission incl. PodSecurity, RBAC, impersonation, eviction),
 kube-scheduler (zones, spread, taints), kube-controller-manager (rollouts, PDB status), etcd.

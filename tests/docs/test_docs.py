@@ -1,6 +1,9 @@
 """The documentation site: every repository path a page cites exists, every mermaid diagram
 renders (mermaid-cli driving Debian's chromium), and the site builds strict with diagrams as
 diagrams. The docs are held to the code: a page that names a file the repository lacks fails here.
+Every file of the repository (code comments, make files, scripts and tests included) speaks of the
+project alone: no number of the project's tracker, no planning notes a user cannot see, no path
+outside the repository, no cited path the repository lacks.
 """
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 HERE = Path(__file__).resolve().parent
 
-# Top-level names a citation can start with: the layout of shared/DESIGN.md plus whatever
-# the checkout holds. A fixed list, so that citing a folder that does not exist yet fails.
+# Top-level names a citation can start with: the collection's layout. A fixed list, so that
+# citing a folder that does not exist yet fails.
 TOP_DIRS = {
     ".ci", ".config", ".github", "app", "awx", "bench", "changelogs", "ci", "cluster", "collections",
     "docs", "extensions", "inventories", "meta", "mk", "molecule", "playbooks", "plugins", "roles",
@@ -100,8 +103,10 @@ def exists(path: str) -> bool:
             else pattern in names
     if found:
         return True
-    # A build output or cache (site/, .state/) is cited as such, not as a file of the repository.
-    return subprocess.run(["git", "check-ignore", "-q", pattern], cwd=REPO).returncode == 0
+    # A build output or cache (site/, .state/, app/node_modules/) is cited as such, not as a file
+    # of the repository: git ignores it (a folder rule matches what is inside the folder).
+    return any(subprocess.run(["git", "check-ignore", "-q", name], cwd=REPO).returncode == 0
+               for name in (pattern, f"{pattern}/any"))
 
 
 def mermaid_blocks() -> list[tuple[Path, int, str]]:
@@ -270,3 +275,135 @@ def test_every_shell_block_parses():
         for m in re.finditer(r"<[a-z][a-z -]*>", text):
             bad.append(f"{page.relative_to(REPO)}:{line}: placeholder {m.group(0)} is not runnable as written")
     assert not bad, "\n".join(bad)
+
+
+# ---------------------------------------------------------------- every file speaks of the project alone
+
+# What a user of the repository cannot see: the numbers of the project's tracker, its planning notes,
+# and the machine the project was built on. Each pattern is shown to catch its case below.
+TRACKER_RES = [
+    re.compile(r"\bissues?\s*[:#]?\s*\(?#?\d+", re.I),             # issue 9, Issue: 3, issues #4, issue (11)
+    re.compile(r"\bissues?\b[^\n.;]{0,40}\(\d{1,3}\)", re.I),      # the backup issue (11)
+    re.compile(r"\((?:see )?issues?\b", re.I),                      # (issue: platform add-ons)
+    re.compile(r"\b(?:the|this|other|another|our|backup) issues?\b(?! (?:certificates|them)\b)", re.I),
+    re.compile(r"\bdesign card\b", re.I),
+    re.compile(r"\b(?:DESIGN|BRIEF|HOUSE_STYLE)\.md\b|\bHOUSE_STYLE\b"),
+]
+# A path outside the repository: the folder next to the checkout, or an absolute path of this machine.
+OUTSIDE_RE = re.compile(r"(?<![\w.-])(?:\.\./)+shared\b|(?<![\w./-])shared/\w|(?<![\w.])/work/\w")
+# A path cited anywhere in a file (not only in code spans): as PATH_RE, and never after a backslash
+# (an escaped regular expression such as \.github/workflows/ci\.yml is not a citation).
+ANY_PATH_RE = re.compile(rf"(?<![\w./\\-])((?:{_TOP})/[\w./<>*-]*)")
+SELF = Path(__file__).resolve().relative_to(REPO).as_posix()
+
+
+def may_name_the_shared_folder(name: str) -> bool:
+    """The test harness reads the chart mirror and the upstream sources next to the checkout, and
+    docs/testing.md says where the chart mirror is; nothing else names that folder."""
+    return (name.startswith("tests/") and name.endswith((".py", ".sh"))) or name == "docs/testing.md"
+
+
+@functools.cache
+def project_files() -> tuple[tuple[str, str], ...]:
+    """(path, text) of every tracked text file but this one and the generated lock files."""
+    proc = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+    found = []
+    for name in sorted(filter(None, proc.stdout.split("\0"))):
+        path = REPO / name
+        if name == SELF or path.name in ("package-lock.json", "constraints.txt") or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            found.append((name, path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            continue  # binary
+    return tuple(found)
+
+
+def tracker_references(text: str) -> list[str]:
+    """One entry per offending line: its number, what matched, the line."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        hits = [m.group(0) for pattern in TRACKER_RES for m in pattern.finditer(line)]
+        outside = [m.group(0) for m in OUTSIDE_RE.finditer(line)]
+        if hits or outside:
+            kind = "path outside the repository" if outside and not hits else "reference"
+            found.append(f"{number}: {kind} {sorted(set(hits + outside))} in {line.strip()[:120]!r}")
+    return found
+
+
+def test_the_reference_scanner_catches_each_case():
+    """The patterns themselves: each kind of reference is caught, ordinary prose is not."""
+    for text in ("the real node (issue 9)", "- Issue: 10 (CI/CD)", "see issue #4", "the backup issue (11)",
+                 "pinned charts (issue: platform add-ons)", "as the issue names them", "playbooks other issues build",
+                 "the design card lists it", "(shared/DESIGN.md, Contracts)", "the layout of DESIGN.md",
+                 "HOUSE_STYLE says so", "charts from ../shared/charts", "see /work/shared/BRIEF.md"):
+        assert tracker_references(text), text
+    for text in ("the test cluster issues client certificates", "cert-manager issues certificates for Gateways",
+                 "Known Issues", "Issue through the CSR API", "a ClusterIssuer that issues the certificate", "a pod design that scales", "shared by every play",
+                 "a shared-services VPC", "tests/docs/test_docs.py"):
+        assert not tracker_references(text), text
+    assert not may_name_the_shared_folder("roles/app/tasks/main.yml") and may_name_the_shared_folder("tests/helpers.py")
+
+
+def test_no_file_refers_to_what_a_user_cannot_see():
+    bad = []
+    for name, text in project_files():
+        for found in tracker_references(text):
+            if ": path outside the repository " in found and may_name_the_shared_folder(name):
+                continue
+            bad.append(f"{name}:{found}")
+    assert not bad, (
+        "files refer to the project's tracker, its planning notes or paths outside the repository; "
+        "write what is meant instead:\n" + "\n".join(bad))
+
+
+# The folders of a role: a role's own files cite its paths relative to it (meta/argument_specs.yml),
+# and a path written for every role (defaults/main.yml) names the file every role has.
+ROLE_DIRS = {"meta", "vars", "defaults", "tasks", "templates", "handlers", "files"}
+
+
+def citations(name: str, text: str) -> set[str]:
+    """The paths a file cites. Markdown: in code spans and shell fences, as on the docs pages.
+    Elsewhere, anywhere in the text, but only what reads as a path: a file name (with an
+    extension or a placeholder) or a folder written with its trailing slash - "app/bare rps"
+    in a benchmark's comment is a ratio, not a folder."""
+    if name.endswith(".md"):
+        return cited_paths(text)
+    found = set()
+    for cited in ANY_PATH_RE.findall(text):
+        cited = cited.rstrip(".,:;")
+        last = cited.rstrip("/").rsplit("/", 1)[-1]
+        if cited.endswith("/") or any(c in last for c in ".*<"):
+            found.add(cited)
+    return found
+
+
+def exists_for(name: str, path: str) -> bool:
+    """The cited path exists in the repository, relative to it or, in a role's file, to the role."""
+    if exists(path):
+        return True
+    parts = name.split("/")
+    if parts[0] == "roles" and len(parts) > 2 and exists(f"roles/{parts[1]}/{path}"):
+        return True
+    return path.split("/")[0] in ROLE_DIRS | {"meta", "vars"} and exists(f"roles/*/{path}")
+
+
+def test_the_path_scanner_reads_files_as_their_readers_do():
+    assert citations("bench/x.sh", "# targets: app/bare rps >= 0.85, see tests/access/test_access_static.py") == {
+        "tests/access/test_access_static.py"}
+    assert citations("roles/app/README.md", "<!-- from meta/argument_specs.yml -->\nSee `roles/app/vars/main.yml`.") == {
+        "roles/app/vars/main.yml"}
+    assert exists_for("roles/app/tasks/main.yml", "meta/argument_specs.yml")
+    assert exists_for("scripts/role-docs.py", "meta/argument_specs.yml")
+    assert not exists_for("roles/access/templates/rbac.yml.j2", "tests/access/test_static.py")
+
+
+def test_every_path_any_file_cites_exists():
+    """Code comments, make files, scripts, tests and READMEs cite repository paths too (the docs
+    pages are checked above); every one must exist."""
+    missing = []
+    for name, text in project_files():
+        if name.startswith("docs/"):
+            continue
+        missing += [f"{name}: {c}" for c in sorted(citations(name, text)) if not exists_for(name, c)]
+    assert not missing, "paths cited that are not in the repository:\n" + "\n".join(missing)

@@ -1,4 +1,4 @@
-"""The app on the test cluster's REAL node (issue 9): kubelet + containerd run its image.
+"""The app on the test cluster's REAL node: kubelet + containerd run its image.
 
 Unlike tests/app (kwok nodes: nothing runs, readiness is simulated), everything below
 really happens on this machine: containerd pulls nothing (the image is imported), runc

@@ -1,4 +1,4 @@
-"""The real node's teardown leaves nothing behind, and the node comes back (issue 9).
+"""The real node's teardown leaves nothing behind, and the node comes back.
 
 With a pod running on it (so that there is a sandbox, a netns, CNI chains and mounts to
 remove), the node is stopped the way `make cluster-down` stops it (node_down, under the

@@ -85,7 +85,7 @@ def _role_dirs():
 
 @pytest.mark.parametrize("role", _role_dirs(), ids=lambda p: p.name)
 def test_argument_specs_match_defaults(role):
-    """meta/argument_specs.yml and defaults/main.yml agree key for key (HOUSE_STYLE)."""
+    """roles/<role>/meta/argument_specs.yml and roles/<role>/defaults/main.yml agree key for key."""
     specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options", {})
     defaults_file = role / "defaults" / "main.yml"
     defaults = (load(defaults_file) or {}) if defaults_file.exists() else {}
