@@ -1,10 +1,11 @@
 """The collection's AWS modules, driven with botocore's Stubber: the exact API requests they make.
 
-moto 5.2.5 does not implement EKS access entries, add-ons, Pod Identity associations or ECR
-pull-through cache rules, so these modules cannot converge against the local endpoint; here
-each call they would make is asserted, parameter for parameter, and an unexpected call fails.
-The responses are the documented shapes of the AWS API (botocore validates them against its
-service model), never taken from a run against AWS.
+moto 5.2.5 does not implement EKS access entries and access policies, add-ons and their versions,
+Pod Identity associations, version updates, Auto Mode, or ECR pull-through cache rules. The roles
+converge against moto plus the project's EKS extension (tests/cloud/moto_eks.py, tests/cloud/test_cluster.py); here
+each call a module makes is asserted, parameter for parameter, and an unexpected call fails. The
+responses are the documented shapes of the AWS API (botocore validates them against its service
+model), never taken from a run against AWS.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client
 from ansible_collections.oui.platform.plugins.modules import cidr_plan
@@ -21,6 +22,7 @@ from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_ca
 from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log
 from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry
 from ansible_collections.oui.platform.plugins.modules import eks_addon
+from ansible_collections.oui.platform.plugins.modules import eks_cluster_info
 from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane
 from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup
 from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity
@@ -205,6 +207,36 @@ def test_pod_identity_unchanged_and_gone_cluster(stubbed):
     assert pod_identity.ensure(client, identity_params(state="absent"), check_mode=False)["changed"] is False
 
 
+# --- eks_cluster_info -----------------------------------------------------------------------------------------
+
+def test_cluster_info_reads_the_default_and_compatible_addon_versions(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": CLUSTER})
+    stub.add_response("list_addons", {"addons": ["vpc-cni"]}, {"clusterName": CLUSTER})
+    stub.add_response("describe_addon", addon(), ADDON_KEY)
+    stub.add_response("describe_addon_versions", {"addons": [{"addonName": "vpc-cni", "addonVersions": [
+        {"addonVersion": "v1.21.0-eksbuild.1",
+         "compatibilities": [{"clusterVersion": "1.36", "defaultVersion": True}, {"clusterVersion": "1.35"}]},
+        {"addonVersion": "v1.20.4-eksbuild.2", "compatibilities": [{"clusterVersion": "1.36", "defaultVersion": False}]},
+        {"addonVersion": "v1.19.0-eksbuild.1", "compatibilities": [{"clusterVersion": "1.34", "defaultVersion": True}]},
+    ]}]}, {"addonName": "vpc-cni", "kubernetesVersion": "1.36"})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": ["vpc-cni"], "addon_versions_for": "1.36",
+                                             "access_entries": False})
+    assert found["exists"] and found["addons"]["vpc-cni"]["addonVersion"] == "v1.20.4-eksbuild.2"
+    assert found["addon_versions"] == {"vpc-cni": {"default": "v1.21.0-eksbuild.1",
+                                                   "compatible": ["v1.21.0-eksbuild.1", "v1.20.4-eksbuild.2"]}}
+
+
+def test_cluster_info_of_a_missing_cluster_is_empty(stubbed):
+    client, stub = stubbed("eks")
+    not_found(stub, "describe_cluster", {"name": CLUSTER})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": [], "addon_versions_for": None,
+                                             "access_entries": True})
+    assert found == {"exists": False, "cluster": {}, "nodegroups": [], "addons": {}, "addon_versions": {},
+                     "access_entries": []}
+
+
 # --- ecr_pull_through_cache_rule ---------------------------------------------------------------------
 
 def rule(url="registry.k8s.io", credential=None):
@@ -324,6 +356,52 @@ def test_version_skips_and_key_changes_are_refused():
     assert updates == [("update_cluster_version", {"name": CLUSTER, "version": "1.35"})]
 
 
+def test_auto_mode_cluster_is_created_with_its_three_capabilities_and_no_self_managed_addons(stubbed):
+    client, stub = stubbed("eks")
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    not_found(stub, "describe_cluster", {"name": CLUSTER})
+    request = control_plane.create_request(plane_params(auto_mode=True, auto_mode_node_role_arn=node_role,
+                                                        auto_mode_node_pools=["system", "general-purpose"],
+                                                        bootstrap_cluster_creator_admin_permissions=False))
+    assert request["computeConfig"] == {"enabled": True, "nodePools": ["general-purpose", "system"],
+                                        "nodeRoleArn": node_role}
+    assert request["storageConfig"] == {"blockStorage": {"enabled": True}}
+    assert request["kubernetesNetworkConfig"] == {"elasticLoadBalancing": {"enabled": True}}
+    assert request["bootstrapSelfManagedAddons"] is False
+    assert request["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    stub.add_response("create_cluster", described(status="CREATING"), request)
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    params = plane_params(auto_mode=True, auto_mode_node_role_arn=node_role,
+                          auto_mode_node_pools=["system", "general-purpose"],
+                          bootstrap_cluster_creator_admin_permissions=False)
+    assert control_plane.ensure(client, params, check_mode=False)["changed"] is True
+
+
+def test_auto_mode_is_converged_in_one_update_and_its_node_role_is_never_changed():
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    params = plane_params(auto_mode=True, auto_mode_node_role_arn=node_role, auto_mode_node_pools=["general-purpose"])
+    updates, _ = control_plane.plan_updates(described()["cluster"], params)
+    assert updates == [("update_cluster_config", {
+        "name": CLUSTER, "computeConfig": {"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node_role},
+        "storageConfig": {"blockStorage": {"enabled": True}},
+        "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": True}}})]
+    auto = described(computeConfig={"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node_role},
+                     storageConfig={"blockStorage": {"enabled": True}},
+                     kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}})["cluster"]
+    assert control_plane.plan_updates(auto, params) == ([], [])
+    assert control_plane.plan_updates(auto, plane_params())[0] == [], "auto_mode omitted leaves it as it is"
+    with pytest.raises(ValueError, match="Auto Mode node role is"):
+        control_plane.plan_updates(auto, {**params, "auto_mode_node_role_arn": node_role + "-other"})
+
+
+def test_authentication_mode_never_goes_back():
+    handed_over = described(accessConfig={"authenticationMode": "API"})["cluster"]
+    with pytest.raises(ValueError, match="only moves the authentication mode towards API"):
+        control_plane.plan_updates(handed_over, plane_params(authentication_mode="API_AND_CONFIG_MAP"))
+    kept = described(accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})["cluster"]
+    assert control_plane.plan_updates(kept, plane_params(authentication_mode="API_AND_CONFIG_MAP")) == ([], [])
+
+
 def test_unreported_access_config_is_said_not_guessed():
     current = described()["cluster"]
     del current["accessConfig"]
@@ -372,6 +450,24 @@ def test_node_group_taint_and_label_drift_is_one_update(stubbed):
     stub.add_response("describe_nodegroup", {"nodegroup": group()}, key)
     stub.add_response("describe_nodegroup", {"nodegroup": group()}, key)
     assert nodegroup.ensure(client, group_params(), check_mode=False)["changed"] is True
+
+
+def test_node_group_behind_the_control_plane_is_upgraded_after_its_config(stubbed):
+    client, stub = stubbed("eks")
+    key = {"clusterName": CLUSTER, "nodegroupName": f"{CLUSTER}-isolated-eu-west-3a"}
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.35")}, key)
+    stub.add_response("update_nodegroup_version", {"update": {"id": "u", "status": "InProgress", "type": "VersionUpdate"}},
+                      {**key, "version": "1.36"})
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.36")}, key)
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.36")}, key)
+    result = nodegroup.ensure(client, group_params(kubernetes_version="1.36"), check_mode=False)
+    assert result["changed"] and result["update"] == {"version": "1.36"}
+
+
+def test_node_group_version_is_never_moved_back():
+    with pytest.raises(ValueError, match="cannot move it back to 1.35"):
+        nodegroup.plan_version(group(version="1.36"), group_params(kubernetes_version="1.35"))
+    assert nodegroup.plan_version(group(version="1.36"), group_params(kubernetes_version="1.36")) is None
 
 
 def test_node_group_immutable_change_is_refused_by_name():
