@@ -77,7 +77,7 @@ options:
     description:
       - EKS Auto Mode (compute, block storage, load balancing). Omitted, an existing cluster keeps its setting and a
         new one is created without it. A new Auto Mode cluster is created without the self-managed networking add-ons
-        (C(bootstrapSelfManagedAddons=false)): Auto Mode runs them.
+        (C(bootstrapSelfManagedAddons=false)), since Auto Mode runs them.
     type: bool
   auto_mode_node_pools:
     description: Built-in Auto Mode node pools to enable.

@@ -119,6 +119,19 @@ def test_moto_still_lacks_what_the_extension_serves(aws):
           "(tag eks_cluster_kubernetes)")
 
 
+def test_extension_refuses_a_request_botocore_would_not_send(aws):
+    """The extension validates what it serves against botocore's model: a request without a required member fails."""
+    from botocore.config import Config
+
+    eks = boto3.client("eks", endpoint_url=aws.url, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing", config=Config(parameter_validation=False,
+                                                                       retries={"max_attempts": 1}))
+    with pytest.raises(Exception) as raised:
+        eks.create_access_entry(clusterName="any", kubernetesGroups=["viewers"])  # no principalArn
+    assert "request does not match botocore's model" in str(raised.value)
+    assert "principalArn" in str(raised.value)
+
+
 def tier_of(subnets):
     return {s["SubnetId"]: ({t["Key"]: t["Value"] for t in s["Tags"]}["platform.oui.io/tier"], s["AvailabilityZone"])
             for s in subnets}
