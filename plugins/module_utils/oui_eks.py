@@ -16,7 +16,6 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing botocore
     ClientError = WaiterError = Exception
 
-
 def not_found(exc) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
@@ -29,6 +28,17 @@ def describe_or_none(call, key, **kwargs):
         if not_found(exc):
             return None
         raise
+
+
+def pages(call, key, **kwargs):
+    """The items under `key` of every page of a paginated EKS list call (nextToken)."""
+    token = None
+    while True:
+        page = call(aws_retry=True, **kwargs, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("nextToken")
+        if not token:
+            return
 
 
 def wait_for(describe, done, timeout, delay=15, what="resource"):

@@ -136,6 +136,7 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_aws import exit_w
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import resource_argument_spec
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import run_ensure
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import pages
 
 
 def _view(entry):
@@ -152,14 +153,8 @@ def _scope(scope):
 
 def associated_policies(client, key):
     """{policy ARN: scope} of the entry, across pages."""
-    found, token = {}, None
-    while True:
-        page = client.list_associated_access_policies(aws_retry=True, **key, **({"nextToken": token} if token else {}))
-        for policy in page.get("associatedAccessPolicies", []):
-            found[policy["policyArn"]] = _scope(policy.get("accessScope"))
-        token = page.get("nextToken")
-        if not token:
-            return found
+    return {policy["policyArn"]: _scope(policy.get("accessScope"))
+            for policy in pages(client.list_associated_access_policies, "associatedAccessPolicies", **key)}
 
 
 def converge_policies(client, key, wanted, exists, check_mode):

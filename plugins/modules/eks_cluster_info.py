@@ -114,16 +114,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retry_decorator
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import describe_or_none
-
-
-def _pages(call, key, **kwargs):
-    token = None
-    while True:
-        page = call(aws_retry=True, **kwargs, **({"nextToken": token} if token else {}))
-        yield from page.get(key, [])
-        token = page.get("nextToken")
-        if not token:
-            return
+from ansible_collections.oui.platform.plugins.module_utils.oui_eks import pages
 
 
 def addon_versions(client, names, kubernetes_version):
@@ -131,7 +122,7 @@ def addon_versions(client, names, kubernetes_version):
     found = {}
     for name in names:
         versions, default = [], ""
-        for addon in _pages(client.describe_addon_versions, "addons", addonName=name,
+        for addon in pages(client.describe_addon_versions, "addons", addonName=name,
                             kubernetesVersion=kubernetes_version):
             for version in addon.get("addonVersions", []):
                 matches = [c for c in version.get("compatibilities", []) if c.get("clusterVersion") == kubernetes_version]
@@ -150,17 +141,17 @@ def gather(client, params):
     result = {"exists": cluster is not None, "cluster": cluster or {}, "nodegroups": [], "addons": {},
               "addon_versions": {}, "access_entries": []}
     if cluster is not None:
-        for group in _pages(client.list_nodegroups, "nodegroups", clusterName=name):
+        for group in pages(client.list_nodegroups, "nodegroups", clusterName=name):
             found = describe_or_none(client.describe_nodegroup, "nodegroup", clusterName=name, nodegroupName=group)
             if found:
                 result["nodegroups"].append(found)
-        for addon in _pages(client.list_addons, "addons", clusterName=name):
+        for addon in pages(client.list_addons, "addons", clusterName=name):
             found = describe_or_none(client.describe_addon, "addon", clusterName=name, addonName=addon)
             if found:
                 result["addons"][addon] = found
         mode = (cluster.get("accessConfig") or {}).get("authenticationMode")
         if params["access_entries"] and mode != "CONFIG_MAP":
-            for principal in _pages(client.list_access_entries, "accessEntries", clusterName=name):
+            for principal in pages(client.list_access_entries, "accessEntries", clusterName=name):
                 found = describe_or_none(client.describe_access_entry, "accessEntry", clusterName=name,
                                          principalArn=principal)
                 if found:

@@ -64,10 +64,12 @@ def deployer_env(aws, env):
 
 
 def cluster_play(aws, env, kubeconfig, check=False, playbook="playbooks/cluster.yml", creds=None, **extra):
+    """The cluster step as the CI deploy role runs it, with KUBECONFIG set to `kubeconfig` (the inventory's
+    platform_kubeconfig reads it, and the role's kubeconfig path defaults to that)."""
     return run_playbook(playbook, f"inventories/{env}/hosts.yml", check=check, diff=check,
-                        extra_vars={"eks_cluster_endpoint_url": aws.url, "eks_cluster_kubeconfig_path": str(kubeconfig),
-                                    **VAULT_VARS, **extra},
-                        env=creds or aws.env, extra_args=["--skip-tags", ",".join(SKIPPED)])
+                        extra_vars={"eks_cluster_endpoint_url": aws.url, **VAULT_VARS, **extra},
+                        env={**(creds or aws.env), "KUBECONFIG": str(kubeconfig)},
+                        extra_args=["--skip-tags", ",".join(SKIPPED)])
 
 
 def print_served(aws, mark, title):
@@ -301,7 +303,8 @@ def entries(text, section):
 @pytest.mark.parametrize("env", ["beta", "prod"])
 def test_cluster_converges_with_access_entries_and_pod_identity_and_tears_down(aws, env, tmp_path):
     name = f"oui-{env}"
-    # KUBECONFIG as a user has it: a colon-separated list whose first file holds two other clusters
+    # KUBECONFIG as a user has it: a colon-separated list whose first file holds two other clusters (the merge
+    # goes into the first file, as kubectl writes; the second file does not exist and is not created)
     kubeconfig = tmp_path / "config"
     other_contexts_kubeconfig(kubeconfig)
     before = kubeconfig.read_text()
