@@ -109,6 +109,92 @@ def test_access_entry_is_deleted(stubbed):
     assert access_entry.ensure(client, entry_params(state="absent"), check_mode=False)["changed"] is True
 
 
+ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+
+
+def associated(*policies):
+    return {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicies": [
+        {"policyArn": arn, "accessScope": scope, "associatedAt": NOW, "modifiedAt": NOW} for arn, scope in policies]}
+
+
+def test_access_entry_is_created_with_cluster_admin_policy(stubbed):
+    client, stub = stubbed("eks")
+    not_found(stub, "describe_access_entry", ENTRY_KEY)
+    stub.add_response("create_access_entry", {"accessEntry": entry([])}, {**ENTRY_KEY, "type": "STANDARD"})
+    stub.add_response("associate_access_policy",
+                      {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicy": {
+                          "policyArn": ADMIN, "accessScope": {"type": "cluster"}, "associatedAt": NOW, "modifiedAt": NOW}},
+                      {**ENTRY_KEY, "policyArn": ADMIN, "accessScope": {"type": "cluster"}})
+    params = entry_params(kubernetes_groups=[], tags=None, access_policies=[{"policy_arn": ADMIN, "access_scope": None}])
+    result = access_entry.ensure(client, params, check_mode=False)
+    assert result["changed"] and result["access_entry"]["accessPolicies"] == [
+        {"policyArn": ADMIN, "accessScope": {"type": "cluster"}}]
+
+
+def test_access_policies_are_converged_scope_and_all(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"], {"env": "prod"})}, ENTRY_KEY)
+    stub.add_response("list_associated_access_policies",
+                      associated((VIEW, {"type": "cluster"}), (ADMIN, {"type": "namespace", "namespaces": ["oui"]})),
+                      ENTRY_KEY)
+    stub.add_response("associate_access_policy",
+                      {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicy": {
+                          "policyArn": ADMIN, "accessScope": {"type": "cluster"}}},
+                      {**ENTRY_KEY, "policyArn": ADMIN, "accessScope": {"type": "cluster"}})
+    stub.add_response("disassociate_access_policy", {}, {**ENTRY_KEY, "policyArn": VIEW})
+    params = entry_params(access_policies=[{"policy_arn": ADMIN, "access_scope": {"type": "cluster", "namespaces": []}}])
+    result = access_entry.ensure(client, params, check_mode=False)
+    assert result["changed"]
+    assert result["diff"]["before"]["accessPolicies"] == [
+        {"policyArn": ADMIN, "accessScope": {"type": "namespace", "namespaces": ["oui"]}},
+        {"policyArn": VIEW, "accessScope": {"type": "cluster"}}]
+
+
+def test_access_policies_unchanged_and_check_mode_write_nothing(stubbed):
+    client, stub = stubbed("eks")
+    for _ in range(2):
+        stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"], {"env": "prod"})},
+                          ENTRY_KEY)
+        stub.add_response("list_associated_access_policies", associated((ADMIN, {"type": "cluster"})), ENTRY_KEY)
+    same = entry_params(access_policies=[{"policy_arn": ADMIN, "access_scope": {"type": "cluster"}}])
+    assert access_entry.ensure(client, same, check_mode=False)["changed"] is False
+    other = entry_params(access_policies=[{"policy_arn": VIEW, "access_scope": None}])
+    assert access_entry.ensure(client, other, check_mode=True)["changed"] is True
+
+
+def test_ec2_access_entry_of_auto_mode_nodes_carries_no_groups(stubbed):
+    client, stub = stubbed("eks")
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    key = {"clusterName": CLUSTER, "principalArn": node_role}
+    not_found(stub, "describe_access_entry", key)
+    stub.add_response("create_access_entry", {"accessEntry": {**entry([]), "principalArn": node_role, "type": "EC2"}},
+                      {**key, "type": "EC2"})
+    auto = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"
+    stub.add_response("associate_access_policy", {"clusterName": CLUSTER, "principalArn": node_role},
+                      {**key, "policyArn": auto, "accessScope": {"type": "cluster"}})
+    params = entry_params(principal_arn=node_role, kubernetes_groups=[], type="EC2", tags=None,
+                          access_policies=[{"policy_arn": auto, "access_scope": {"type": "cluster"}}])
+    assert access_entry.ensure(client, params, check_mode=False)["changed"] is True
+
+
+def test_access_entries_of_a_cluster_are_read_across_pages(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": CLUSTER})
+    stub.add_response("list_addons", {"addons": []}, {"clusterName": CLUSTER})
+    other = f"arn:aws:iam::{ACCOUNT}:role/oui-viewers"
+    # pages are read as the entries are described: page, its entries, next page
+    stub.add_response("list_access_entries", {"accessEntries": [PRINCIPAL], "nextToken": "t1"}, {"clusterName": CLUSTER})
+    stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"])}, ENTRY_KEY)
+    stub.add_response("list_access_entries", {"accessEntries": [other]}, {"clusterName": CLUSTER, "nextToken": "t1"})
+    stub.add_response("describe_access_entry", {"accessEntry": {**entry(["viewers"]), "principalArn": other}},
+                      {"clusterName": CLUSTER, "principalArn": other})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": [], "addon_versions_for": None,
+                                             "access_entries": True})
+    assert [e["principalArn"] for e in found["access_entries"]] == [PRINCIPAL, other]
+
+
 # --- eks_addon -------------------------------------------------------------------------------------
 
 ADDON_KEY = {"clusterName": CLUSTER, "addonName": "vpc-cni"}
