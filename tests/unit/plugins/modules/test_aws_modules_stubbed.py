@@ -480,6 +480,17 @@ def test_auto_mode_is_converged_in_one_update_and_its_node_role_is_never_changed
         control_plane.plan_updates(auto, {**params, "auto_mode_node_role_arn": node_role + "-other"})
 
 
+def test_control_plane_one_minor_behind_is_upgraded(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(version="1.35"), {"name": CLUSTER})
+    stub.add_response("update_cluster_version", {"update": {"id": "u1", "status": "InProgress", "type": "VersionUpdate"}},
+                      {"name": CLUSTER, "version": "1.36"})
+    stub.add_response("describe_cluster", described(version="1.36"), {"name": CLUSTER})
+    stub.add_response("describe_cluster", described(version="1.36"), {"name": CLUSTER})
+    result = control_plane.ensure(client, plane_params(version="1.36"), check_mode=False)
+    assert result["updates"] == ["update_cluster_version"] and result["cluster"]["version"] == "1.36"
+
+
 def test_authentication_mode_never_goes_back():
     handed_over = described(accessConfig={"authenticationMode": "API"})["cluster"]
     with pytest.raises(ValueError, match="only moves the authentication mode towards API"):
