@@ -243,7 +243,9 @@ def verify_kubeconfig(kubeconfig, cluster, context):
     assert entry["cluster"]["server"] == cluster["endpoint"]
     assert entry["cluster"]["certificate-authority-data"] == cluster["certificateAuthority"]["data"]
     assert context in [c["name"] for c in config["contexts"]]
-    assert "token:" not in kubeconfig.read_text() and "password" not in kubeconfig.read_text()
+    (user,) = [u for u in config["users"] if u["name"] == cluster["arn"]]
+    assert set(user["user"]) == {"exec"}, f"the cluster's user stores a credential: {user}"
+    assert user["user"]["exec"]["command"] == "aws" and "get-token" in user["user"]["exec"]["args"]
     assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
 
 
