@@ -16,6 +16,7 @@ try:
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing botocore
     ClientError = WaiterError = Exception
 
+
 def not_found(exc) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 

@@ -195,7 +195,7 @@ def ensure(client, params, check_mode):
             request["tags"] = params["tags"]
         entry = dict(request if check_mode else client.create_access_entry(aws_retry=True, **request)["accessEntry"])
         if policies is not None:
-            _, _, entry["accessPolicies"] = converge_policies(client, key, policies, False, check_mode)
+            entry["accessPolicies"] = converge_policies(client, key, policies, False, check_mode)[2]
         return {"changed": True, "access_entry": entry, "diff": diff(None, _view(entry))}
 
     if current.get("type") != params["type"]:
@@ -205,8 +205,8 @@ def ensure(client, params, check_mode):
     after = dict(current)
     update = {}
     if policies is not None:
-        changed, current["accessPolicies"], after["accessPolicies"] = converge_policies(client, key, policies, True,
-                                                                                       check_mode)
+        changed, current["accessPolicies"], after["accessPolicies"] = converge_policies(
+            client, key, policies, True, check_mode)
     if sorted(current.get("kubernetesGroups", [])) != groups:
         update["kubernetesGroups"] = groups
     if params.get("username") and current.get("username") != params["username"]:

@@ -123,7 +123,7 @@ def addon_versions(client, names, kubernetes_version):
     for name in names:
         versions, default = [], ""
         for addon in pages(client.describe_addon_versions, "addons", addonName=name,
-                            kubernetesVersion=kubernetes_version):
+                           kubernetesVersion=kubernetes_version):
             for version in addon.get("addonVersions", []):
                 matches = [c for c in version.get("compatibilities", []) if c.get("clusterVersion") == kubernetes_version]
                 if not matches:

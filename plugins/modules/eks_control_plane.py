@@ -214,8 +214,8 @@ def current_auto_mode(cluster):
         if compute.get("nodeRoleArn"):
             wanted["nodeRoleArn"] = compute["nodeRoleArn"]
     return {"computeConfig": wanted,
-            "storageConfig": {"blockStorage": {"enabled": bool(((cluster.get("storageConfig") or {})
-                                                                 .get("blockStorage") or {}).get("enabled"))}},
+            "storageConfig": {"blockStorage": {"enabled": bool(
+                ((cluster.get("storageConfig") or {}).get("blockStorage") or {}).get("enabled"))}},
             "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": bool(
                 ((cluster.get("kubernetesNetworkConfig") or {}).get("elasticLoadBalancing") or {}).get("enabled"))}}}
 

@@ -14,7 +14,7 @@ import json
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from ansible_collections.oui.platform.plugins.module_utils.oui_aws import retrying_client
 from ansible_collections.oui.platform.plugins.modules import cidr_plan
@@ -153,7 +153,7 @@ def test_access_policies_are_converged_scope_and_all(stubbed):
 
 def test_access_policies_unchanged_and_check_mode_write_nothing(stubbed):
     client, stub = stubbed("eks")
-    for _ in range(2):
+    for _run in range(2):
         stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"], {"env": "prod"})},
                           ENTRY_KEY)
         stub.add_response("list_associated_access_policies", associated((ADMIN, {"type": "cluster"})), ENTRY_KEY)
@@ -466,7 +466,7 @@ def test_auto_mode_cluster_is_created_with_its_three_capabilities_and_no_self_ma
 def test_auto_mode_is_converged_in_one_update_and_its_node_role_is_never_changed():
     node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
     params = plane_params(auto_mode=True, auto_mode_node_role_arn=node_role, auto_mode_node_pools=["general-purpose"])
-    updates, _ = control_plane.plan_updates(described()["cluster"], params)
+    updates = control_plane.plan_updates(described()["cluster"], params)[0]
     assert updates == [("update_cluster_config", {
         "name": CLUSTER, "computeConfig": {"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node_role},
         "storageConfig": {"blockStorage": {"enabled": True}},
