@@ -31,6 +31,17 @@ def describe_or_none(call, key, **kwargs):
         raise
 
 
+def pages(call, key, **kwargs):
+    """The items under `key` of every page of a paginated EKS list call (nextToken)."""
+    token = None
+    while True:
+        page = call(aws_retry=True, **kwargs, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
 def wait_for(describe, done, timeout, delay=15, what="resource"):
     """Poll `describe()` until `done(result)`; returns the last result. Raises TimeoutError."""
     deadline = time.monotonic() + timeout

@@ -15,6 +15,9 @@ description:
   - On an existing cluster, converges endpoint access, logging, authentication mode, subnets and security groups with
     C(UpdateClusterConfig) (one kind of update per call, as EKS requires), upgrades the version one minor at a time with
     C(UpdateClusterVersion), associates the encryption key when missing, and converges tags.
+  - With O(auto_mode), EKS Auto Mode - compute, block storage and load balancing managed by EKS - is set at creation
+    and converged afterwards, the three capabilities always together as EKS requires.
+  - The authentication mode only moves towards C(API) (EKS cannot go back); a request to go back fails by name.
   - community.aws.eks_cluster cannot set endpoint access, encryption or logging, hence this module.
   - Idempotent, with check mode and diff. Deleting fails while node groups exist (EKS refuses); delete them first.
 author:
@@ -70,6 +73,21 @@ options:
     description: Give the creating principal cluster-admin through an access entry (only at creation).
     type: bool
     default: true
+  auto_mode:
+    description:
+      - EKS Auto Mode (compute, block storage, load balancing). Omitted, an existing cluster keeps its setting and a
+        new one is created without it. A new Auto Mode cluster is created without the self-managed networking add-ons
+        (C(bootstrapSelfManagedAddons=false)), since Auto Mode runs them.
+    type: bool
+  auto_mode_node_pools:
+    description: Built-in Auto Mode node pools to enable.
+    type: list
+    elements: str
+    choices: [general-purpose, system]
+    default: [general-purpose, system]
+  auto_mode_node_role_arn:
+    description: IAM role of the Auto Mode nodes (required with O(auto_mode=true); EKS cannot change it later).
+    type: str
   wait_timeout:  # described in oui.platform.aws_resource.wait; the default is this module's
     default: 1800
 extends_documentation_fragment:
@@ -95,6 +113,17 @@ EXAMPLES = r"""
   oui.platform.eks_control_plane:
     name: oui-prod
     state: absent
+
+- name: The same with EKS Auto Mode, access entries only, no implicit admin
+  oui.platform.eks_control_plane:
+    name: oui-prod
+    version: "1.36"
+    role_arn: arn:aws:iam::123456789012:role/oui-prod-cluster
+    subnet_ids: [subnet-aaa, subnet-bbb, subnet-ccc]
+    authentication_mode: API
+    bootstrap_cluster_creator_admin_permissions: false
+    auto_mode: true
+    auto_mode_node_role_arn: arn:aws:iam::123456789012:role/oui-prod-node
 """
 
 RETURN = r"""
@@ -159,6 +188,36 @@ from ansible_collections.oui.platform.plugins.module_utils.oui_eks import descri
 from ansible_collections.oui.platform.plugins.module_utils.oui_eks import wait_with
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# Authentication modes in the only order EKS moves them.
+AUTH_MODES = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
+
+
+def desired_auto_mode(params):
+    """The three Auto Mode settings, as CreateCluster and UpdateClusterConfig take them (together)."""
+    enabled = bool(params["auto_mode"])
+    compute = {"enabled": enabled}
+    if enabled:
+        compute["nodePools"] = sorted(params["auto_mode_node_pools"])
+        if params.get("auto_mode_node_role_arn"):
+            compute["nodeRoleArn"] = params["auto_mode_node_role_arn"]
+    return {"computeConfig": compute, "storageConfig": {"blockStorage": {"enabled": enabled}},
+            "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": enabled}}}
+
+
+def current_auto_mode(cluster):
+    """The cluster's Auto Mode settings in the shape of desired_auto_mode (absent means off)."""
+    compute = cluster.get("computeConfig") or {}
+    enabled = bool(compute.get("enabled"))
+    wanted = {"enabled": enabled}
+    if enabled:
+        wanted["nodePools"] = sorted(compute.get("nodePools") or [])
+        if compute.get("nodeRoleArn"):
+            wanted["nodeRoleArn"] = compute["nodeRoleArn"]
+    return {"computeConfig": wanted,
+            "storageConfig": {"blockStorage": {"enabled": bool(
+                ((cluster.get("storageConfig") or {}).get("blockStorage") or {}).get("enabled"))}},
+            "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": bool(
+                ((cluster.get("kubernetesNetworkConfig") or {}).get("elasticLoadBalancing") or {}).get("enabled"))}}}
 
 
 def desired_endpoint(params):
@@ -196,6 +255,9 @@ def create_request(params):
     }
     if params.get("encryption_key_arn"):
         request["encryptionConfig"] = [{"resources": ["secrets"], "provider": {"keyArn": params["encryption_key_arn"]}}]
+    if params.get("auto_mode"):
+        request.update(desired_auto_mode(params))
+        request["bootstrapSelfManagedAddons"] = False
     if params.get("tags"):
         request["tags"] = params["tags"]
     return request
@@ -229,8 +291,20 @@ def plan_updates(current, params):
     if "accessConfig" not in current:
         unreported.append("accessConfig.authenticationMode")
     elif current["accessConfig"].get("authenticationMode") != params["authentication_mode"]:
+        have = current["accessConfig"].get("authenticationMode")
+        if have in AUTH_MODES and AUTH_MODES.index(params["authentication_mode"]) < AUTH_MODES.index(have):
+            raise ValueError(f"cluster {name} authenticates with {have}; EKS only moves the authentication mode towards "
+                             f"API, so {params['authentication_mode']} cannot be set")
         updates.append(("update_cluster_config", {"name": name,
                                                   "accessConfig": {"authenticationMode": params["authentication_mode"]}}))
+    if params.get("auto_mode") is not None:
+        have, want = current_auto_mode(current), desired_auto_mode(params)
+        if have != want:
+            role_now = have["computeConfig"].get("nodeRoleArn")
+            if role_now and want["computeConfig"].get("nodeRoleArn") not in (None, role_now):
+                raise ValueError(f"cluster {name}: the Auto Mode node role is {role_now}; EKS cannot change it "
+                                 f"to {want['computeConfig']['nodeRoleArn']}")
+            updates.append(("update_cluster_config", {"name": name, **want}))
     if params.get("encryption_key_arn"):
         keys = [c.get("provider", {}).get("keyArn") for c in current.get("encryptionConfig") or []]
         if not keys:
@@ -312,8 +386,13 @@ def main():
                                choices=list(ALL_LOG_TYPES)),
             authentication_mode=dict(type="str", default="API", choices=["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]),
             bootstrap_cluster_creator_admin_permissions=dict(type="bool", default=True),
+            auto_mode=dict(type="bool"),
+            auto_mode_node_pools=dict(type="list", elements="str", default=["general-purpose", "system"],
+                                      choices=["general-purpose", "system"]),
+            auto_mode_node_role_arn=dict(type="str"),
             **resource_argument_spec(wait_timeout=1800),
         ),
+        required_if=[("auto_mode", True, ["auto_mode_node_role_arn"])],
         supports_check_mode=True,
     )
     result = run_ensure(module, "eks", ensure, f"managing EKS cluster {module.params['name']} failed")

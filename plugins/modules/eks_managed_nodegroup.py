@@ -14,6 +14,9 @@ description:
     the desired size is only moved back inside the bounds, never reset, so an autoscaler keeps its decisions.
   - Fields EKS cannot change in place (role, subnets, instance types, AMI type, capacity type, disk size) fail with
     a message naming them, rather than being silently ignored.
+  - With O(kubernetes_version), a node group behind that minor is upgraded with C(UpdateNodegroupVersion) (a rolling
+    replacement of its nodes, within O(max_unavailable)) after its configuration is converged; a node group ahead of it
+    fails by name (EKS cannot downgrade nodes).
   - Written because community.aws.eks_nodegroup (11.2.0) fails on re-runs when the API omits updateConfig, breaks
     when a taint changes, has no AL2023 AMI types and reports no change in check mode.
   - Idempotent, with check mode and diff.
@@ -56,6 +59,11 @@ options:
     description: Maximum number of nodes.
     type: int
     default: 2
+  kubernetes_version:
+    description:
+      - Kubernetes minor of the nodes (for example C("1.36")); EKS uses the cluster's when omitted at creation.
+      - Not newer than the control plane (EKS refuses); upgrade the control plane first.
+    type: str
   desired_size:
     description: Number of nodes at creation; later only moved back inside [min_size, max_size].
     type: int
@@ -190,6 +198,8 @@ def create_request(params):
         "updateConfig": {"maxUnavailable": params["max_unavailable"]},
         "labels": params["labels"], "taints": _taints(params),
     }
+    if params.get("kubernetes_version"):
+        request["version"] = params["kubernetes_version"]
     if params.get("tags"):
         request["tags"] = params["tags"]
     return request
@@ -242,6 +252,16 @@ def plan_update(current, params):
     return update
 
 
+def plan_version(current, params):
+    """The version the node group must move to, or None; refuses a downgrade."""
+    want, have = params.get("kubernetes_version"), current.get("version")
+    if not want or not have or want == have:
+        return None
+    if tuple(int(x) for x in want.split(".")[:2]) < tuple(int(x) for x in have.split(".")[:2]):
+        raise ValueError(f"node group {params['name']} runs Kubernetes {have}; EKS cannot move it back to {want}")
+    return want
+
+
 def _describe(client, params):
     return describe_or_none(client.describe_nodegroup, "nodegroup", clusterName=params["cluster_name"],
                             nodegroupName=params["name"])
@@ -279,21 +299,26 @@ def ensure(client, params, check_mode):
         return {"changed": True, "nodegroup": created, "diff": diff(None, created)}
 
     update = plan_update(current, params)
+    version = plan_version(current, params)
     to_set, to_remove = compare_aws_tags(current.get("tags") or {}, params["tags"], params["purge_tags"]) \
         if params.get("tags") is not None else ({}, [])
-    changed = bool(update or to_set or to_remove)
+    changed = bool(update or version or to_set or to_remove)
     after = current
     if changed and not check_mode:
         if update:
             client.update_nodegroup_config(aws_retry=True, **key, **update)
+            _wait(client, params)
+        if version:
+            client.update_nodegroup_version(aws_retry=True, **key, version=version)
             _wait(client, params)
         if to_set:
             client.tag_resource(aws_retry=True, resourceArn=current["nodegroupArn"], tags=to_set)
         if to_remove:
             client.untag_resource(aws_retry=True, resourceArn=current["nodegroupArn"], tagKeys=to_remove)
         after = _describe(client, params)
-    return {"changed": changed, "nodegroup": after, "update": update,
-            "diff": diff(current, after if not check_mode else {**current, "pending_update": update})}
+    pending = {**update, **({"version": version} if version else {})}
+    return {"changed": changed, "nodegroup": after, "update": pending,
+            "diff": diff(current, after if not check_mode else {**current, "pending_update": pending})}
 
 
 def main():
@@ -309,6 +334,7 @@ def main():
             min_size=dict(type="int", default=1),
             max_size=dict(type="int", default=2),
             desired_size=dict(type="int", default=1),
+            kubernetes_version=dict(type="str"),
             max_unavailable=dict(type="int", default=1),
             labels=dict(type="dict", default={}),
             taints=dict(type="list", elements="dict", default=[], options=dict(

@@ -1,9 +1,12 @@
 """The local AWS endpoint (moto_server) as the cloud tests use it; fixtures in conftest.py."""
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 REGION = "eu-west-3"
 
@@ -18,6 +21,20 @@ def free_port() -> int:
 class Moto:
     url: str
     env: dict = field(default_factory=dict)
+    call_log: Path | None = None
+
+    def calls(self) -> list[dict]:
+        """Every operation served so far: service, operation, served_by (moto | extension | moto+extension), status."""
+        if self.call_log is None or not self.call_log.exists():
+            return []
+        return [json.loads(line) for line in self.call_log.read_text().splitlines() if line]
+
+    def mark(self) -> int:
+        """A position in the call log; calls_since(mark) returns what was served after it."""
+        return len(self.calls())
+
+    def calls_since(self, mark: int) -> list[dict]:
+        return self.calls()[mark:]
 
     def reset(self) -> None:
         """Forget every resource (between tests, so each starts from an empty account)."""
@@ -52,3 +69,11 @@ def moto_lacks(call) -> str | None:
         if error.get("Code") in ("404", "500", "NotImplemented") and "<html" in error.get("Message", "").lower():
             return f"HTTP {error['Code']} for {exc.operation_name}"
     return None
+
+
+def served_table(calls: list[dict], service: str = "eks") -> str:
+    """The operations of one service, by who served them, as a markdown table (printed by the tests)."""
+    counts = Counter((c["operation"], c["served_by"]) for c in calls if c["service"] == service)
+    rows = ["| Operation | Served by | Calls |", "|---|---|---|"]
+    rows += [f"| {op} | {by} | {n} |" for (op, by), n in sorted(counts.items(), key=lambda x: (x[0][1], x[0][0]))]
+    return "\n".join(rows)

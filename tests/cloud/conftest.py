@@ -1,7 +1,10 @@
 """The local AWS endpoint for the cloud tier: moto_server on loopback, one per session.
 
-Modules reach it through `endpoint_url` (the roles' *_endpoint_url variables) and dummy
-credentials in the environment; nothing here can reach the real AWS.
+moto_server runs with the project's EKS extension (cloud/moto_eks.py: the EKS APIs moto lacks,
+model-validated) and logs every operation it serves, so a test can say which calls ran against
+moto and which against the extension. Modules reach it through `endpoint_url` (the roles'
+*_endpoint_url variables) and dummy credentials in the environment; nothing here can reach the
+real AWS.
 """
 from __future__ import annotations
 
@@ -25,11 +28,15 @@ def moto_server(tmp_path_factory):
     binary = VENV_BIN / "moto_server"
     require(binary.exists(), f"{binary} is missing (moto[server] from requirements.txt); run `make venv`")
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    folder = tmp_path_factory.mktemp("moto")
+    log = folder / "moto_server.log"
+    calls = folder / "calls.jsonl"
     with log.open("w") as out:
         # AWS managed IAM policies (AmazonEKSClusterPolicy, ...) exist in every real account; moto loads them on request.
-        proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+        proc = subprocess.Popen([sys.executable, "-m", "cloud.moto_eks", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
+                                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+                                     "OUI_MOTO_CALL_LOG": str(calls)})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -52,7 +59,7 @@ def moto_server(tmp_path_factory):
             "AWS_EC2_METADATA_DISABLED": "true",
         }
         print(f"\nmoto_server {url} (log {log})")
-        yield Moto(url=url, env=env)
+        yield Moto(url=url, env=env, call_log=calls)
     finally:
         proc.terminate()
         try:

@@ -12,7 +12,7 @@ import yaml
 
 from helpers import REPO
 from helpers import run_playbook
-from cloud.awslocal import VAULT_VARS, moto_lacks
+from cloud.awslocal import REGION, VAULT_VARS, moto_lacks
 
 pytestmark = pytest.mark.cloud
 
@@ -75,7 +75,8 @@ def verify_network(aws, env, cluster):
     endpoints = [e for e in ec2.describe_vpc_endpoints(Filters=owned)["VpcEndpoints"] if e["State"] != "deleted"]
     services = {e["ServiceName"].rsplit(".", 1)[-1] if "ecr" not in e["ServiceName"] else e["ServiceName"].split(".", 3)[-1]
                 for e in endpoints}
-    assert services == {"s3", "ecr.api", "ecr.dkr", "sts", "logs", "ec2"}, services
+    # eks-auth: EKS Pod Identity's credential exchange, reachable from the isolated subnets without a route out
+    assert services == {"s3", "ecr.api", "ecr.dkr", "sts", "logs", "ec2", "eks-auth"}, services
     (s3,) = [e for e in endpoints if e["ServiceName"].endswith(".s3")]
     assert sorted(s3["RouteTableIds"]) == sorted(
         table_of[s["SubnetId"]]["RouteTableId"] for s in by_tier["private"] + by_tier["isolated"])
@@ -84,6 +85,10 @@ def verify_network(aws, env, cluster):
     assert {r["CidrIp"] for r in group["IpPermissions"][0]["IpRanges"]} == {
         s["CidrBlock"] for s in by_tier["private"] + by_tier["isolated"]}
     assert group["IpPermissionsEgress"] == []
+    (eks_auth,) = [e for e in endpoints if e["ServiceName"] == f"com.amazonaws.{REGION}.eks-auth"]
+    assert eks_auth["VpcEndpointType"] == "Interface"
+    assert sorted(eks_auth["SubnetIds"]) == sorted(s["SubnetId"] for s in by_tier["private"])
+    assert [g["GroupId"] for g in eks_auth["Groups"]] == [group["GroupId"]]
 
     vpc_id = subnets[0]["VpcId"]
     (flow,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]

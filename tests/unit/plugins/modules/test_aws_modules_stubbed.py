@@ -1,10 +1,11 @@
 """The collection's AWS modules, driven with botocore's Stubber: the exact API requests they make.
 
-moto 5.2.5 does not implement EKS access entries, add-ons, Pod Identity associations or ECR
-pull-through cache rules, so these modules cannot converge against the local endpoint; here
-each call they would make is asserted, parameter for parameter, and an unexpected call fails.
-The responses are the documented shapes of the AWS API (botocore validates them against its
-service model), never taken from a run against AWS.
+moto 5.2.5 does not implement EKS access entries and access policies, add-ons and their versions,
+Pod Identity associations, version updates, Auto Mode, or ECR pull-through cache rules. The roles
+converge against moto plus the project's EKS extension (tests/cloud/moto_eks.py, tests/cloud/test_cluster.py); here
+each call a module makes is asserted, parameter for parameter, and an unexpected call fails. The
+responses are the documented shapes of the AWS API (botocore validates them against its service
+model), never taken from a run against AWS.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ansible_collections.oui.platform.plugins.modules import ecr_pull_through_ca
 from ansible_collections.oui.platform.plugins.modules import ec2_vpc_flow_log as flow_log
 from ansible_collections.oui.platform.plugins.modules import eks_access_entry as access_entry
 from ansible_collections.oui.platform.plugins.modules import eks_addon
+from ansible_collections.oui.platform.plugins.modules import eks_cluster_info
 from ansible_collections.oui.platform.plugins.modules import eks_control_plane as control_plane
 from ansible_collections.oui.platform.plugins.modules import eks_managed_nodegroup as nodegroup
 from ansible_collections.oui.platform.plugins.modules import eks_pod_identity_association as pod_identity
@@ -105,6 +107,92 @@ def test_access_entry_is_deleted(stubbed):
     stub.add_response("describe_access_entry", {"accessEntry": entry(["viewers"])}, ENTRY_KEY)
     stub.add_response("delete_access_entry", {}, ENTRY_KEY)
     assert access_entry.ensure(client, entry_params(state="absent"), check_mode=False)["changed"] is True
+
+
+ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+
+
+def associated(*policies):
+    return {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicies": [
+        {"policyArn": arn, "accessScope": scope, "associatedAt": NOW, "modifiedAt": NOW} for arn, scope in policies]}
+
+
+def test_access_entry_is_created_with_cluster_admin_policy(stubbed):
+    client, stub = stubbed("eks")
+    not_found(stub, "describe_access_entry", ENTRY_KEY)
+    stub.add_response("create_access_entry", {"accessEntry": entry([])}, {**ENTRY_KEY, "type": "STANDARD"})
+    stub.add_response("associate_access_policy",
+                      {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicy": {
+                          "policyArn": ADMIN, "accessScope": {"type": "cluster"}, "associatedAt": NOW, "modifiedAt": NOW}},
+                      {**ENTRY_KEY, "policyArn": ADMIN, "accessScope": {"type": "cluster"}})
+    params = entry_params(kubernetes_groups=[], tags=None, access_policies=[{"policy_arn": ADMIN, "access_scope": None}])
+    result = access_entry.ensure(client, params, check_mode=False)
+    assert result["changed"] and result["access_entry"]["accessPolicies"] == [
+        {"policyArn": ADMIN, "accessScope": {"type": "cluster"}}]
+
+
+def test_access_policies_are_converged_scope_and_all(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"], {"env": "prod"})}, ENTRY_KEY)
+    stub.add_response("list_associated_access_policies",
+                      associated((VIEW, {"type": "cluster"}), (ADMIN, {"type": "namespace", "namespaces": ["oui"]})),
+                      ENTRY_KEY)
+    stub.add_response("associate_access_policy",
+                      {"clusterName": CLUSTER, "principalArn": PRINCIPAL, "associatedAccessPolicy": {
+                          "policyArn": ADMIN, "accessScope": {"type": "cluster"}}},
+                      {**ENTRY_KEY, "policyArn": ADMIN, "accessScope": {"type": "cluster"}})
+    stub.add_response("disassociate_access_policy", {}, {**ENTRY_KEY, "policyArn": VIEW})
+    params = entry_params(access_policies=[{"policy_arn": ADMIN, "access_scope": {"type": "cluster", "namespaces": []}}])
+    result = access_entry.ensure(client, params, check_mode=False)
+    assert result["changed"]
+    assert result["diff"]["before"]["accessPolicies"] == [
+        {"policyArn": ADMIN, "accessScope": {"type": "namespace", "namespaces": ["oui"]}},
+        {"policyArn": VIEW, "accessScope": {"type": "cluster"}}]
+
+
+def test_access_policies_unchanged_and_check_mode_write_nothing(stubbed):
+    client, stub = stubbed("eks")
+    for _run in range(2):
+        stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"], {"env": "prod"})},
+                          ENTRY_KEY)
+        stub.add_response("list_associated_access_policies", associated((ADMIN, {"type": "cluster"})), ENTRY_KEY)
+    same = entry_params(access_policies=[{"policy_arn": ADMIN, "access_scope": {"type": "cluster"}}])
+    assert access_entry.ensure(client, same, check_mode=False)["changed"] is False
+    other = entry_params(access_policies=[{"policy_arn": VIEW, "access_scope": None}])
+    assert access_entry.ensure(client, other, check_mode=True)["changed"] is True
+
+
+def test_ec2_access_entry_of_auto_mode_nodes_carries_no_groups(stubbed):
+    client, stub = stubbed("eks")
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    key = {"clusterName": CLUSTER, "principalArn": node_role}
+    not_found(stub, "describe_access_entry", key)
+    stub.add_response("create_access_entry", {"accessEntry": {**entry([]), "principalArn": node_role, "type": "EC2"}},
+                      {**key, "type": "EC2"})
+    auto = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"
+    stub.add_response("associate_access_policy", {"clusterName": CLUSTER, "principalArn": node_role},
+                      {**key, "policyArn": auto, "accessScope": {"type": "cluster"}})
+    params = entry_params(principal_arn=node_role, kubernetes_groups=[], type="EC2", tags=None,
+                          access_policies=[{"policy_arn": auto, "access_scope": {"type": "cluster"}}])
+    assert access_entry.ensure(client, params, check_mode=False)["changed"] is True
+
+
+def test_access_entries_of_a_cluster_are_read_across_pages(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": CLUSTER})
+    stub.add_response("list_addons", {"addons": []}, {"clusterName": CLUSTER})
+    other = f"arn:aws:iam::{ACCOUNT}:role/oui-viewers"
+    # pages are read as the entries are described: page, its entries, next page
+    stub.add_response("list_access_entries", {"accessEntries": [PRINCIPAL], "nextToken": "t1"}, {"clusterName": CLUSTER})
+    stub.add_response("describe_access_entry", {"accessEntry": entry(["platform-admins"])}, ENTRY_KEY)
+    stub.add_response("list_access_entries", {"accessEntries": [other]}, {"clusterName": CLUSTER, "nextToken": "t1"})
+    stub.add_response("describe_access_entry", {"accessEntry": {**entry(["viewers"]), "principalArn": other}},
+                      {"clusterName": CLUSTER, "principalArn": other})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": [], "addon_versions_for": None,
+                                             "access_entries": True})
+    assert [e["principalArn"] for e in found["access_entries"]] == [PRINCIPAL, other]
 
 
 # --- eks_addon -------------------------------------------------------------------------------------
@@ -203,6 +291,36 @@ def test_pod_identity_unchanged_and_gone_cluster(stubbed):
     assert pod_identity.ensure(client, identity_params(), check_mode=False)["changed"] is False
     not_found(stub, "list_pod_identity_associations", LIST_KEY)
     assert pod_identity.ensure(client, identity_params(state="absent"), check_mode=False)["changed"] is False
+
+
+# --- eks_cluster_info -----------------------------------------------------------------------------------------
+
+def test_cluster_info_reads_the_default_and_compatible_addon_versions(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    stub.add_response("list_nodegroups", {"nodegroups": []}, {"clusterName": CLUSTER})
+    stub.add_response("list_addons", {"addons": ["vpc-cni"]}, {"clusterName": CLUSTER})
+    stub.add_response("describe_addon", addon(), ADDON_KEY)
+    stub.add_response("describe_addon_versions", {"addons": [{"addonName": "vpc-cni", "addonVersions": [
+        {"addonVersion": "v1.21.0-eksbuild.1",
+         "compatibilities": [{"clusterVersion": "1.36", "defaultVersion": True}, {"clusterVersion": "1.35"}]},
+        {"addonVersion": "v1.20.4-eksbuild.2", "compatibilities": [{"clusterVersion": "1.36", "defaultVersion": False}]},
+        {"addonVersion": "v1.19.0-eksbuild.1", "compatibilities": [{"clusterVersion": "1.34", "defaultVersion": True}]},
+    ]}]}, {"addonName": "vpc-cni", "kubernetesVersion": "1.36"})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": ["vpc-cni"], "addon_versions_for": "1.36",
+                                             "access_entries": False})
+    assert found["exists"] and found["addons"]["vpc-cni"]["addonVersion"] == "v1.20.4-eksbuild.2"
+    assert found["addon_versions"] == {"vpc-cni": {"default": "v1.21.0-eksbuild.1",
+                                                   "compatible": ["v1.21.0-eksbuild.1", "v1.20.4-eksbuild.2"]}}
+
+
+def test_cluster_info_of_a_missing_cluster_is_empty(stubbed):
+    client, stub = stubbed("eks")
+    not_found(stub, "describe_cluster", {"name": CLUSTER})
+    found = eks_cluster_info.gather(client, {"name": CLUSTER, "addon_names": [], "addon_versions_for": None,
+                                             "access_entries": True})
+    assert found == {"exists": False, "cluster": {}, "nodegroups": [], "addons": {}, "addon_versions": {},
+                     "access_entries": []}
 
 
 # --- ecr_pull_through_cache_rule ---------------------------------------------------------------------
@@ -324,6 +442,63 @@ def test_version_skips_and_key_changes_are_refused():
     assert updates == [("update_cluster_version", {"name": CLUSTER, "version": "1.35"})]
 
 
+def test_auto_mode_cluster_is_created_with_its_three_capabilities_and_no_self_managed_addons(stubbed):
+    client, stub = stubbed("eks")
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    not_found(stub, "describe_cluster", {"name": CLUSTER})
+    request = control_plane.create_request(plane_params(auto_mode=True, auto_mode_node_role_arn=node_role,
+                                                        auto_mode_node_pools=["system", "general-purpose"],
+                                                        bootstrap_cluster_creator_admin_permissions=False))
+    assert request["computeConfig"] == {"enabled": True, "nodePools": ["general-purpose", "system"],
+                                        "nodeRoleArn": node_role}
+    assert request["storageConfig"] == {"blockStorage": {"enabled": True}}
+    assert request["kubernetesNetworkConfig"] == {"elasticLoadBalancing": {"enabled": True}}
+    assert request["bootstrapSelfManagedAddons"] is False
+    assert request["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    stub.add_response("create_cluster", described(status="CREATING"), request)
+    stub.add_response("describe_cluster", described(), {"name": CLUSTER})
+    params = plane_params(auto_mode=True, auto_mode_node_role_arn=node_role,
+                          auto_mode_node_pools=["system", "general-purpose"],
+                          bootstrap_cluster_creator_admin_permissions=False)
+    assert control_plane.ensure(client, params, check_mode=False)["changed"] is True
+
+
+def test_auto_mode_is_converged_in_one_update_and_its_node_role_is_never_changed():
+    node_role = f"arn:aws:iam::{ACCOUNT}:role/{CLUSTER}-node"
+    params = plane_params(auto_mode=True, auto_mode_node_role_arn=node_role, auto_mode_node_pools=["general-purpose"])
+    updates = control_plane.plan_updates(described()["cluster"], params)[0]
+    assert updates == [("update_cluster_config", {
+        "name": CLUSTER, "computeConfig": {"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node_role},
+        "storageConfig": {"blockStorage": {"enabled": True}},
+        "kubernetesNetworkConfig": {"elasticLoadBalancing": {"enabled": True}}})]
+    auto = described(computeConfig={"enabled": True, "nodePools": ["general-purpose"], "nodeRoleArn": node_role},
+                     storageConfig={"blockStorage": {"enabled": True}},
+                     kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}})["cluster"]
+    assert control_plane.plan_updates(auto, params) == ([], [])
+    assert control_plane.plan_updates(auto, plane_params())[0] == [], "auto_mode omitted leaves it as it is"
+    with pytest.raises(ValueError, match="Auto Mode node role is"):
+        control_plane.plan_updates(auto, {**params, "auto_mode_node_role_arn": node_role + "-other"})
+
+
+def test_control_plane_one_minor_behind_is_upgraded(stubbed):
+    client, stub = stubbed("eks")
+    stub.add_response("describe_cluster", described(version="1.35"), {"name": CLUSTER})
+    stub.add_response("update_cluster_version", {"update": {"id": "u1", "status": "InProgress", "type": "VersionUpdate"}},
+                      {"name": CLUSTER, "version": "1.36"})
+    stub.add_response("describe_cluster", described(version="1.36"), {"name": CLUSTER})
+    stub.add_response("describe_cluster", described(version="1.36"), {"name": CLUSTER})
+    result = control_plane.ensure(client, plane_params(version="1.36"), check_mode=False)
+    assert result["updates"] == ["update_cluster_version"] and result["cluster"]["version"] == "1.36"
+
+
+def test_authentication_mode_never_goes_back():
+    handed_over = described(accessConfig={"authenticationMode": "API"})["cluster"]
+    with pytest.raises(ValueError, match="only moves the authentication mode towards API"):
+        control_plane.plan_updates(handed_over, plane_params(authentication_mode="API_AND_CONFIG_MAP"))
+    kept = described(accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})["cluster"]
+    assert control_plane.plan_updates(kept, plane_params(authentication_mode="API_AND_CONFIG_MAP")) == ([], [])
+
+
 def test_unreported_access_config_is_said_not_guessed():
     current = described()["cluster"]
     del current["accessConfig"]
@@ -372,6 +547,24 @@ def test_node_group_taint_and_label_drift_is_one_update(stubbed):
     stub.add_response("describe_nodegroup", {"nodegroup": group()}, key)
     stub.add_response("describe_nodegroup", {"nodegroup": group()}, key)
     assert nodegroup.ensure(client, group_params(), check_mode=False)["changed"] is True
+
+
+def test_node_group_behind_the_control_plane_is_upgraded_after_its_config(stubbed):
+    client, stub = stubbed("eks")
+    key = {"clusterName": CLUSTER, "nodegroupName": f"{CLUSTER}-isolated-eu-west-3a"}
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.35")}, key)
+    stub.add_response("update_nodegroup_version", {"update": {"id": "u", "status": "InProgress", "type": "VersionUpdate"}},
+                      {**key, "version": "1.36"})
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.36")}, key)
+    stub.add_response("describe_nodegroup", {"nodegroup": group(version="1.36")}, key)
+    result = nodegroup.ensure(client, group_params(kubernetes_version="1.36"), check_mode=False)
+    assert result["changed"] and result["update"] == {"version": "1.36"}
+
+
+def test_node_group_version_is_never_moved_back():
+    with pytest.raises(ValueError, match="cannot move it back to 1.35"):
+        nodegroup.plan_version(group(version="1.36"), group_params(kubernetes_version="1.35"))
+    assert nodegroup.plan_version(group(version="1.36"), group_params(kubernetes_version="1.36")) is None
 
 
 def test_node_group_immutable_change_is_refused_by_name():
