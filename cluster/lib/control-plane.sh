@@ -41,9 +41,12 @@ kwokctl_offline() {
   local bin="$1" direct
   shift
   direct="$(no_proxy_list)"
-  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-    https_proxy=http://127.0.0.1:9 NO_PROXY="$direct" no_proxy="$direct" PATH="$bin:$PATH" \
-    timeout "${KWOKCTL_TIMEOUT:-300}" "$bin/kwokctl" "$@" 9>&-
+  (
+    close_inherited_fds  # the components it starts keep no lock of the caller's
+    HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+      https_proxy=http://127.0.0.1:9 NO_PROXY="$direct" no_proxy="$direct" PATH="$bin:$PATH" \
+      exec timeout "${KWOKCTL_TIMEOUT:-300}" "$bin/kwokctl" "$@"
+  )
 }
 
 # The last lines of one component's log, for error messages.

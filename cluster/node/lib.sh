@@ -49,7 +49,7 @@ node_start_daemon() {
   local name="$1"
   shift
   mkdir -p "$OUI_NODE_LOGS" "$OUI_NODE_PIDS"
-  setsid nohup "$@" >>"$OUI_NODE_LOGS/$name.log" 2>&1 </dev/null 9>&- &
+  (close_inherited_fds; exec setsid nohup "$@" >>"$OUI_NODE_LOGS/$name.log" 2>&1 </dev/null) &
   echo $! >"$OUI_NODE_PIDS/$name.pid"
 }
 

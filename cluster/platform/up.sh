@@ -58,8 +58,8 @@ step_mirror() {
     return 1
   fi
   # Python's http.server answers GET and HEAD only: the mirror is read-only by construction.
-  setsid nohup python3 -m http.server "$OUI_CHART_MIRROR_PORT" --bind 127.0.0.1 --directory "$dir" \
-    >"$RUN/mirror.log" 2>&1 </dev/null 9>&- &
+  (close_inherited_fds; exec setsid nohup python3 -m http.server "$OUI_CHART_MIRROR_PORT" --bind 127.0.0.1 \
+    --directory "$dir" >"$RUN/mirror.log" 2>&1 </dev/null) &
   echo $! >"$RUN/mirror.pid"
   echo "$dir" >"$RUN/mirror.dir"
   for _ in $(seq 1 40); do
