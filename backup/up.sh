@@ -67,19 +67,23 @@ OUI_LOCAL_S3_URL="$S3" "$REPO/.venv/bin/ansible-playbook" -i "$REPO/inventories/
 "$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f "$RUN/location.json" >/dev/null
 
 # Restore item actions (pod volume restore) read the server's own Deployment for the restore-helper
-# image. The server runs outside the cluster, so its Deployment is there with 0 replicas.
-"$KUBECTL" apply --server-side --field-manager="$FIELD_MANAGER" -f - >/dev/null <<YAML
+# image. The server runs outside the cluster, so its Deployment is there with 0 replicas, unless
+# the velero role's chart (site.yml on local) made one already. It carries Helm's ownership
+# metadata, so that the chart adopts it when site.yml runs after this.
+"$KUBECTL" -n "$NS" get deployment velero >/dev/null 2>&1 || "$KUBECTL" create --field-manager="$FIELD_MANAGER" -f - >/dev/null <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: velero
   namespace: $NS
-  labels: {app.kubernetes.io/managed-by: oui.platform, app.kubernetes.io/name: velero, app.kubernetes.io/component: server}
+  labels: {app.kubernetes.io/managed-by: Helm, app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero}
+  annotations: {meta.helm.sh/release-name: velero, meta.helm.sh/release-namespace: $NS}
 spec:
   replicas: 0
-  selector: {matchLabels: {app.kubernetes.io/name: velero, app.kubernetes.io/component: server}}
+  # The chart's own selector (immutable), so that the chart can adopt this Deployment.
+  selector: {matchLabels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero}}
   template:
-    metadata: {labels: {app.kubernetes.io/name: velero, app.kubernetes.io/component: server}}
+    metadata: {labels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero}}
     spec:
       containers: [{name: velero, image: "velero/velero:$("$VELERO" version --client-only | sed -n 's/^\s*Version: //p')", args: [server]}]
 YAML

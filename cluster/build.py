@@ -6,6 +6,7 @@
     cluster/build.sh info COMPONENT                       build it if missing; print its outputs
     cluster/build.sh list                                 every component: groups, version, key, built?
     cluster/build.sh timings [-g GROUP]... [COMPONENT]... the recorded build times of the current keys
+    cluster/build.sh shared PATH                          the shared folder's PATH (e.g. charts/index.yaml)
 
 Data goes to stdout as KEY=value lines (the only thing on stdout); progress, the timing table
 and errors go to stderr. `build` and `bin-dir` print OUI_BIN_DIR (the binaries of the selection,
@@ -316,7 +317,10 @@ class Builder:
         return self._build_inside(name, row, tmp, step, self._download(row, step))
 
     def _kind_archive(self, name: str, row: dict, tmp: Path, step: Step) -> Path:
-        source = self._download(row, step, may_fail=True) or self._from_archive(name, row, step)
+        source = None
+        if row["source"].get("proxy", True):
+            source = self._download(row, step, may_fail=True)
+        source = source or self._from_archive(name, row, step, row["source"])
         return self._build_inside(name, row, tmp, step, source)
 
     def _kind_c_static(self, name: str, row: dict, tmp: Path, step: Step) -> Path:
@@ -350,12 +354,14 @@ class Builder:
             return None
         raise BuildError(f"go mod download {ref} failed: {reason}")
 
-    def _from_archive(self, name: str, row: dict, step: Step) -> Path:
-        """The source from the tag's archive in the shared source folder, extracted into the cache."""
-        archive_name = row["source"]["archive"].format(version=row["_version"])
-        archive = find_archive(archive_name, row)
+    def _from_archive(self, name: str, row: dict, step: Step, spec: dict, module: str = "", version: str = "") -> Path:
+        """The source from the tag's archive in the shared source folder, extracted into the cache.
+        spec is the row's source, or one of its replace_archives (module and version then given)."""
+        module, version = module or row["module"], version or row["_version"]
+        archive_name = spec["archive"].format(version=version)
+        archive = find_archive(archive_name, {**row, "module": module, "_version": version, "source": spec})
         commit = archive_commit(archive)
-        want = row["source"].get("commit")
+        want = spec.get("commit")
         if want and commit != want:
             raise BuildError(f"{name}: {archive} is commit {commit or '(none recorded)'}, the row pins {want}: "
                              "not the archive of the pinned tag")
@@ -377,8 +383,8 @@ class Builder:
                 shutil.rmtree(tmp)
             step.note(f"extracted {archive} (commit {commit}) into {dest}")
         gomod = (dest / "go.mod").read_text() if (dest / "go.mod").is_file() else ""
-        if not re.search(rf"^module {re.escape(row['module'])}\s*$", gomod, re.M):
-            raise BuildError(f"{name}: {dest}/go.mod does not declare module {row['module']}: not its source")
+        if not re.search(rf"^module {re.escape(module)}\s*$", gomod, re.M):
+            raise BuildError(f"{name}: {dest}/go.mod does not declare module {module}: not its source")
         log(f"{name}: source from {archive} (commit {commit})")
         return dest
 
@@ -392,7 +398,12 @@ class Builder:
             shutil.copy(cwd / "go.sum", modfile / "go.sum")
         for f in modfile.iterdir():
             f.chmod(0o644)
-        edits = row["source"].get("edits") or []
+        edits = [e.format(version=row["_version"], tag=f"v{row['_version']}") for e in row["source"].get("edits") or []]
+        for module, spec in (row["source"].get("replace_archives") or {}).items():
+            required = required_version(cwd / "go.mod", module)
+            if not required:
+                raise BuildError(f"{name}: replace_archives names {module}, which {cwd}/go.mod does not require")
+            edits.append(f"-replace={module}={self._from_archive(name, row, step, spec, module, bare(required))}")
         if edits:
             step.run(["go", "mod", "edit", *edits, str(modfile / "go.mod")], cwd=cwd, env=self.env(row), what="go.mod edits")
         extra = {}
@@ -560,6 +571,12 @@ def check_wrapper_pin(name: str, row: dict, wrapper: Path) -> None:
                          "change both together")
 
 
+def required_version(gomod: Path, module: str) -> str:
+    """The version of module that a go.mod requires (directly or // indirect), or ""."""
+    found = re.findall(rf"^(?:require\s+|\s+){re.escape(module)} (v\S+)", gomod.read_text(), re.M)
+    return found[0] if found else ""
+
+
 def shared_dirs(repo: Path = REPO) -> list[Path]:
     """Where the shared source folder may be, in order: OUI_SHARED_DIR alone when set; otherwise a
     `shared/` beside the repository or one of its ancestors, then beside the repository this
@@ -578,6 +595,16 @@ def shared_dirs(repo: Path = REPO) -> list[Path]:
             if d.parent != d and (d.parent / "shared") not in found:
                 found.append(d.parent / "shared")
     return found
+
+
+def find_shared(relative: str) -> Path:
+    """A file of the shared folder (the chart mirror's charts/index.yaml, an archive of src/)."""
+    looked = [shared / relative for shared in shared_dirs()]
+    for candidate in looked:
+        if candidate.exists():
+            return candidate
+    raise BuildError(f"{relative} is not in the shared folder (looked for: {', '.join(map(str, looked))}); "
+                     "set OUI_SHARED_DIR to the folder that holds it")
 
 
 def find_archive(archive_name: str, row: dict) -> Path:
@@ -614,11 +641,16 @@ def print_table(results: list, total: float) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cluster/build.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["build", "bin-dir", "info", "list", "timings"])
+    parser.add_argument("command", choices=["build", "bin-dir", "info", "list", "timings", "shared"])
     parser.add_argument("-g", "--group", action="append", default=[], help="a group of cluster/components.yml")
     parser.add_argument("components", nargs="*")
     args = parser.parse_args(argv)
     try:
+        if args.command == "shared":
+            if len(args.components) != 1 or args.group:
+                raise BuildError("shared takes exactly one path")
+            print(f"OUI_SHARED_PATH={find_shared(args.components[0])}")
+            return 0
         rows, groups = load_table()
         paths = read_paths()
         builder = Builder(rows, paths)

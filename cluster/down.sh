@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop every process of the test cluster and remove its state: first the real node
+# Stop every process of the test cluster and remove its state: first the platform's outside world
+# (cluster/platform/down.sh: the chart mirror, the denied source's netns), the real node
 # (cluster/node/down.sh: its sandboxes, netns, iptables chains, mounts), then the control plane
 # (kubeconfig, etcd data, logs). The built binaries and the Go caches stay: the next
 # `make cluster` starts in seconds.
@@ -10,6 +11,7 @@ OUI_LOG_TAG=cluster
 source "$here/lib/control-plane.sh"
 
 take_lock
+bash "$here/platform/down.sh"
 bash "$here/node/down.sh"
 if [[ -d "$OUI_CLUSTER_STATE" ]]; then
   remove_control_plane "$(cluster_bin_dir)"

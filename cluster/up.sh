@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Start the test cluster (building what is missing) and print, as KEY=value lines, what a
-# client needs: KUBECONFIG, OUI_BIN_DIR (kubectl, helm, ... of the cluster's version) and
-# HELM_PLUGINS. A healthy cluster started from the same binaries and configuration is reused;
-# a stale, half-started or outdated one is removed and replaced.
+# client needs: KUBECONFIG, OUI_BIN_DIR (kubectl, helm, ... of the cluster's version),
+# HELM_PLUGINS, and the platform's outside world (cluster/platform/up.sh: OUI_CHART_MIRROR,
+# OUI_INGRESS_ADDRESS, OUI_CA_BUNDLE, OUI_DENIED_SOURCE_ADDRESS, ...). A healthy cluster started
+# from the same binaries and configuration is reused; a stale, half-started or outdated one is
+# removed and replaced.
 #
 # The steps: take the lock; build the cluster group (cluster/build.sh); reuse or create the
 # control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, by
 # kwokctl's binary runtime); add the kwok nodes and the cluster identity; start or reuse the
-# real node (cluster/node/up.sh) where the machine allows it.
+# real node (cluster/node/up.sh) where the machine allows it; start or reuse the platform's
+# outside world (cluster/platform/up.sh: chart mirror, add-on images, Pebble, denied source).
 # Real: etcd, kube-apiserver (TLS, Node+RBAC, PodSecurity + NodeRestriction, service-account
 # tokens), kube-controller-manager, kube-scheduler, and the real node oui-real-a (containerd,
-# kubelet, kube-proxy, CoreDNS, metrics-server). Simulated: the other nodes (kwok).
+# kubelet, kube-proxy, CoreDNS). Simulated: the other nodes (kwok). No metrics-server: the
+# platform's chart installs it, as on a fresh EKS cluster.
 # Environment: OUI_CACHE_DIR, OUI_CLUSTER_API_PORT (cluster/lib/paths.sh), OUI_REAL_NODE
 # (0: no real node; 1: fail when it cannot run; default: start it if possible).
 set -euo pipefail
@@ -98,12 +102,13 @@ EOF
 
 # What the running cluster must have been started from to be reused: the binaries it runs (not
 # the directory of links, which also changes with helm's or kubectl's build), its configuration,
-# nodes and identity.
+# nodes, identity and what its components reach without the proxy.
 wanted_stamp() {
   local b
   {
     for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl; do readlink -f "$bin/$b"; done
     render_config | sed "s|$bin|@BIN@|g"
+    no_proxy_list
     cat "$here/nodes.tsv"
     identity
   } | sha256sum | cut -c1-16
@@ -185,7 +190,7 @@ create_cluster() {
 }
 
 main() {
-  local problem rss out
+  local problem rss out platform
   take_lock
   out="$("$OUI_REPO/cluster/build.sh" build -g cluster)" || oui_die "the cluster's binaries could not be built (above)"
   bin="$(kv OUI_BIN_DIR <<<"$out")"
@@ -208,10 +213,12 @@ main() {
   # The real node: started or reused; skipped with the reason printed where the machine cannot
   # run it or OUI_REAL_NODE=0 (an error with OUI_REAL_NODE=1).
   bash "$here/node/up.sh" || oui_die "the real node did not start (OUI_REAL_NODE=1; above)"
+  platform="$(bash "$here/platform/up.sh")" || oui_die "the platform's outside world did not start (above)"
   rss="$(ps -o rss= -p "$(cat "$OUI_CLUSTER_STATE/pids/kube-apiserver.pid")" 2>/dev/null | tr -d ' ' || true)"
   oui_log "kube-apiserver $("$bin/kubectl" --kubeconfig "$OUI_KUBECONFIG" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | tail -1) on https://127.0.0.1:$OUI_CLUSTER_API_PORT, RSS ${rss:-?} KiB; $(kubectl_ get nodes --no-headers | wc -l) nodes"
   echo "KUBECONFIG=$OUI_KUBECONFIG"
   echo "$out"
+  echo "$platform"
 }
 
 main "$@"

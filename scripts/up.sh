@@ -5,11 +5,14 @@
 #     built at the pinned node image, the app image built and loaded into it, the cluster
 #     stamped with its identity (playbooks/adopt.yml), then playbooks/site.yml (add-ons too).
 #   - otherwise: the project's test cluster (`make cluster`: real control plane, kwok nodes,
-#     and a real node where the machine can run one), then playbooks/app.yml and
-#     playbooks/verify.yml. Nothing runs in kwok's pods; when the real node runs, the app
-#     image is also built, imported into its containerd and deployed onto it (namespace
-#     oui-real), and `GET /` through its Service must answer `Hello OUI!`. The add-ons
-#     (upstream charts and images) are not installed.
+#     a real node where the machine can run one, the chart mirror and the ACME test server),
+#     then playbooks/site.yml: the add-ons from the chart mirror (their pods on the real node),
+#     the app (namespace oui, on kwok nodes: nothing runs in their pods), access, verify. The
+#     app image is then built, imported into the real node's containerd and deployed onto it
+#     (namespace oui-real) with the host real.<test bed's DNS zone>; `make up` ends with
+#     `GET https://<host>/` through Traefik, the certificate (ACME, from the test bed's
+#     Pebble) verified against OUI_CA_BUNDLE, which must answer `Hello OUI!`. Without the
+#     real node: app.yml, access.yml and verify.yml only, said plainly.
 # OUI_UP_TARGET=kind|test forces a choice (kind still needs Docker and the internet).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,32 +80,51 @@ fi
 say "target: the project's test cluster (${why_not_kind:-OUI_UP_TARGET=test}; kind needs Docker and the internet)"
 cluster=$(timed "cluster start (cluster/up.sh)" bash cluster/up.sh)
 KUBECONFIG=$(kv KUBECONFIG <<<"$cluster")
-export KUBECONFIG
+HELM_PLUGINS=$(kv HELM_PLUGINS <<<"$cluster")
+export KUBECONFIG HELM_PLUGINS
 PATH="$(kv OUI_BIN_DIR <<<"$cluster"):$PATH"
+# The platform's outside world (cluster/platform/up.sh), which the local inventory reads.
+for key in OUI_CHART_MIRROR OUI_INGRESS_ADDRESS OUI_INGRESS_DOMAIN OUI_CA_BUNDLE OUI_ACME_SERVER OUI_ACME_CA_BUNDLE \
+  OUI_DENIED_SOURCE_ADDRESS OUI_DENIED_SOURCE_NETNS; do
+  export "$key=$(kv "$key" <<<"$cluster")"
+done
 say "test cluster: KUBECONFIG=$KUBECONFIG"
-timed "playbook app.yml" "${playbook[@]}" playbooks/app.yml
-# Access control needs no chart: RBAC, quotas and the admission policy bind into the app's namespace.
-timed "playbook access.yml" "${playbook[@]}" playbooks/access.yml
-timed "playbook verify.yml" "${playbook[@]}" playbooks/verify.yml
-say "done: the app is deployed to the test cluster, namespace oui, with its access control; its pods are SIMULATED (kwok nodes run no container)"
 
-# The real node (cluster/node/): the same role deploys the image onto it, for real.
+# The real node (cluster/node/) runs the add-ons' pods; without it only the app's objects go in.
 real_node=$OUI_NODE_NAME
-if [ "$(kubectl get node "$real_node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
-  image=$(timed "image (image/build.sh)" bash image/build.sh | tail -n 1)
-  timed "image load into the real node" bash cluster/node/load-image.sh "$image"
-  timed "playbook app.yml (real node)" "${playbook[@]}" playbooks/app.yml -e "$(printf '{"app_namespace": "oui-real", "app_image_repository": "%s", "app_image_tag": "%s", "app_image_pull_policy": "Never", "app_hpa_min_replicas": 2, "app_hpa_max_replicas": 4, "app_node_selector": {"node.oui.io/real": "true"}, "app_tolerations": [{"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}' "${image%%:*}" "${image#*:}")"
-  kubectl -n oui-real get pods -o wide
-  url="http://$(kubectl -n oui-real get service oui-app -o jsonpath='{.spec.clusterIP}'):80/"
-  answer=$(curl -s -m 10 "$url" || true)
-  if [ "$answer" != "Hello OUI!" ]; then
-    say "FAILED: GET $url through the Service answered '${answer:-nothing}', not 'Hello OUI!'" >&2
-    exit 1
-  fi
-  say "GET $url -> $answer"
-  say "done: the app's pods REALLY RUN on the real node $real_node (namespace oui-real: containerd + runc, real probes, kube-proxy Service), image $image"
-else
-  say "skipped: the real node $real_node is not running (make cluster printed why; OUI_REAL_NODE=0 turns it off), so no pod really runs"
-  say "skipped: the app image (no container runs on kwok nodes: make image builds and tests it where Docker is)"
+if [ "$(kubectl get node "$real_node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" != True ]; then
+  timed "playbook app.yml" "${playbook[@]}" playbooks/app.yml
+  timed "playbook access.yml" "${playbook[@]}" playbooks/access.yml
+  timed "playbook verify.yml" "${playbook[@]}" playbooks/verify.yml
+  say "skipped: the real node $real_node is not running (make cluster printed why; OUI_REAL_NODE=0 turns it off): no add-on"
+  say "  (site.yml) and no pod really runs; the app's objects are deployed (namespace oui), its pods SIMULATED"
+  exit 0
 fi
-say "skipped: network, cluster (cloud only), add-ons and backups (playbooks/site.yml): add-ons need upstream charts and images"
+
+# The whole platform: add-ons from the chart mirror (Traefik, cert-manager, metrics-server as pods
+# on the real node), backups (Velero's location on the local backup stack, whose server validates
+# it), the app (namespace oui, on the kwok nodes), access control, verify.
+backup=$(timed "backup stack (backup/up.sh)" bash backup/up.sh)
+OUI_LOCAL_S3_URL=$(kv OUI_LOCAL_S3_URL <<<"$backup")
+export OUI_LOCAL_S3_URL
+timed "playbook site.yml" "${playbook[@]}" playbooks/site.yml
+say "done: playbooks/site.yml converged the platform on the test cluster (the app in namespace oui: its pods SIMULATED)"
+
+# The same role deploys the app's image onto the real node, for real, with its own host name
+# under the test bed's DNS zone: a certificate from the ACME server, served by Traefik.
+host="real.$OUI_INGRESS_DOMAIN"
+image=$(timed "image (image/build.sh)" bash image/build.sh | tail -n 1)
+timed "image load into the real node" bash cluster/node/load-image.sh "$image"
+timed "playbook app.yml (real node)" "${playbook[@]}" playbooks/app.yml -e "$(printf '{"app_namespace": "oui-real", "app_image_repository": "%s", "app_image_tag": "%s", "app_image_pull_policy": "Never", "app_hpa_min_replicas": 2, "app_hpa_max_replicas": 4, "app_ingress_host": "%s", "app_node_selector": {"node.oui.io/real": "true"}, "app_tolerations": [{"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]}' "${image%%:*}" "${image#*:}" "$host")"
+kubectl -n oui-real get pods -o wide
+timed "certificate of $host (ACME HTTP-01)" kubectl -n oui-real wait certificate/oui-app-tls --for=condition=Ready --timeout=300s
+url="https://$host/"
+answer=$(curl -s -m 10 --cacert "$OUI_CA_BUNDLE" --resolve "$host:443:$OUI_INGRESS_ADDRESS" "$url" || true)
+if [ "$answer" != "Hello OUI!" ]; then
+  say "FAILED: curl --cacert $OUI_CA_BUNDLE --resolve $host:443:$OUI_INGRESS_ADDRESS $url answered '${answer:-nothing}', not 'Hello OUI!'" >&2
+  exit 1
+fi
+say "curl --cacert \$OUI_CA_BUNDLE --resolve $host:443:$OUI_INGRESS_ADDRESS $url -> $answer"
+say "done: the app's pods REALLY RUN on the real node $real_node (namespace oui-real), image $image, served over HTTPS"
+say "  by Traefik with a certificate from the ACME test server; repeat the request: eval \"\$(make -s cluster-env)\""
+say "skipped: network and cluster (cloud only: site.yml's steps for EKS do nothing on local)"

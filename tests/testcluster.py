@@ -4,8 +4,9 @@
   .kubeconfig  Path of the admin kubeconfig (client certificate, may impersonate)
   .bin_dir     Path of the cluster's own binaries (kubectl and helm at the cluster's version)
   .env         dict for subprocesses: os.environ plus KUBECONFIG, PATH with .bin_dir first
-               (so kubectl/helm there win over the machine's older ones) and HELM_PLUGINS
-               (the helm-diff plugin)
+               (so kubectl/helm there win over the machine's older ones), HELM_PLUGINS
+               (the helm-diff plugin) and the platform's outside world (PLATFORM_KEYS: the
+               chart mirror, the ingress address, the ACME server, the denied source)
 
 It runs cluster/up.sh and reads the KEY=value lines it prints; up.sh reuses a healthy cluster (in about a second), replaces a stale
 one, builds missing binaries and starts one otherwise, all under a file lock shared with
@@ -36,6 +37,9 @@ from testbed import key_values
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTER_DIR = REPO / "cluster"
+# What cluster/platform/up.sh prints and the local inventory reads (docs/testing.md).
+PLATFORM_KEYS = ("OUI_CHART_MIRROR", "OUI_INGRESS_ADDRESS", "OUI_INGRESS_DOMAIN", "OUI_CA_BUNDLE", "OUI_ACME_SERVER",
+                 "OUI_ACME_CA_BUNDLE", "OUI_DENIED_SOURCE_ADDRESS", "OUI_DENIED_SOURCE_NETNS")
 
 
 @dataclass
@@ -99,7 +103,9 @@ def start_test_cluster() -> TestCluster:
     info = key_values(proc.stdout)
     kubeconfig, bin_dir = Path(info["KUBECONFIG"]), Path(info["OUI_BIN_DIR"])
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "HELM_PLUGINS": info["HELM_PLUGINS"]}
+           "HELM_PLUGINS": info["HELM_PLUGINS"],
+           # The platform's outside world (cluster/platform/up.sh): what the local inventory reads.
+           **{key: value for key, value in info.items() if key in PLATFORM_KEYS}}
     return TestCluster(kubeconfig=kubeconfig, bin_dir=bin_dir, env=env, start_seconds=seconds,
                        start_log=proc.stderr)
 

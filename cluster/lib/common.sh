@@ -27,3 +27,15 @@ pid_names() {
 host_ip() {
   ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1
 }
+
+# Close every file descriptor above 2 of the current (sub)shell. The test bed's daemons start in
+# a subshell that calls this first, so that none keeps a descriptor it inherited from whoever
+# started the cluster: with `flock LOCKFILE make cluster`, a daemon holding the lock's
+# descriptor would hold that lock for as long as it runs.
+close_inherited_fds() {
+  local fd
+  for fd in "/proc/$BASHPID/fd/"*; do
+    fd="${fd##*/}"
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}

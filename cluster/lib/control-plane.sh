@@ -28,17 +28,25 @@ take_lock() {
   fi
 }
 
+# What the components reach directly, never through the unreachable proxy below: the real node's
+# kubelet at the host's IP, and the in-cluster endpoints the API server calls (admission webhooks
+# and aggregated APIs by their Service names, *.svc, and the Service and pod ranges, 10.0.0.0/8).
+no_proxy_list() { echo "$(host_ip),.svc,.svc.cluster.local,10.0.0.0/8"; }
+
 # kwokctl <bin-dir> <args...>, with downloads made impossible: any http(s) fetch goes to a closed
 # port and fails loudly (Go never proxies loopback addresses, so the cluster itself is
-# reachable). The components inherit this environment: the API server reaches the real node's
-# kubelet at the host's IP, directly. Its own health checks call `kubectl` from PATH: ours first.
+# reachable). The components inherit this environment (no_proxy_list). Its own health checks
+# call `kubectl` from PATH: ours first.
 kwokctl_offline() {
   local bin="$1" direct
   shift
-  direct="$(host_ip)"
-  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-    https_proxy=http://127.0.0.1:9 NO_PROXY="$direct" no_proxy="$direct" PATH="$bin:$PATH" \
-    timeout "${KWOKCTL_TIMEOUT:-300}" "$bin/kwokctl" "$@" 9>&-
+  direct="$(no_proxy_list)"
+  (
+    close_inherited_fds  # the components it starts keep no lock of the caller's
+    HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+      https_proxy=http://127.0.0.1:9 NO_PROXY="$direct" no_proxy="$direct" PATH="$bin:$PATH" \
+      exec timeout "${KWOKCTL_TIMEOUT:-300}" "$bin/kwokctl" "$@"
+  )
 }
 
 # The last lines of one component's log, for error messages.

@@ -5,7 +5,7 @@
 #
 # Tunables (environment): OUI_CACHE_DIR (else $XDG_CACHE_HOME/oui-platform, else
 # ~/.cache/oui-platform), OUI_CLUSTER_API_PORT, OUI_BACKUP_S3_PORT, OUI_BACKUP_METRICS_PORT,
-# OUI_SHARED_DIR (see cluster/build.py). Everything else here is fixed.
+# OUI_CHART_MIRROR_PORT, OUI_SHARED_DIR (see cluster/build.py). Everything else here is fixed.
 
 OUI_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUI_CACHE_DIR="${OUI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oui-platform}"
@@ -42,13 +42,24 @@ OUI_NODE_CNI_BIN="/usr/lib/cni"
 OUI_NODE_CNI_NET="oui-node"
 OUI_NODE_IMAGES="$OUI_CLUSTER_CACHE/real-node-images"
 OUI_NODE_FAILED_LOGS="$OUI_CLUSTER_CACHE/real-node-failed-logs"
-# metrics-server on the host (the API server reaches it through an ExternalName Service);
 # CoreDNS on the node IP, port 53, its health and readiness on loopback.
-OUI_NODE_METRICS_PORT=4443
 OUI_NODE_DNS_HEALTH_PORT=18080
 OUI_NODE_DNS_READY_PORT=18181
 # The kubelet's, kube-proxy's ports (checked free before the node starts).
-OUI_NODE_PORTS="10250 10248 10249 10256 $OUI_NODE_METRICS_PORT $OUI_NODE_DNS_HEALTH_PORT $OUI_NODE_DNS_READY_PORT 53"
+OUI_NODE_PORTS="10250 10248 10249 10256 $OUI_NODE_DNS_HEALTH_PORT $OUI_NODE_DNS_READY_PORT 53"
+
+# The outside world the platform meets on the test cluster (cluster/platform/): the chart mirror
+# on loopback, the ingress address and the DNS zone the node's CoreDNS answers with it, the ACME
+# test server (Pebble, a pod on the real node), the images of the platform's add-ons in the
+# node's containerd, and a source address outside every allow-list (a network namespace).
+OUI_PLATFORM_RUN="$OUI_CACHE_DIR/platform"
+OUI_CHART_MIRROR_PORT="${OUI_CHART_MIRROR_PORT:-8879}"
+OUI_INGRESS_DOMAIN="oui.localtest.me"
+OUI_PEBBLE_NAMESPACE="pebble"
+OUI_DENIED_NETNS="oui-denied"
+OUI_DENIED_VETH="oui-deny"
+OUI_DENIED_SOURCE_ADDRESS="198.51.100.2"
+OUI_DENIED_GATEWAY="198.51.100.1"
 
 # The local backup stack (backup/): moto's S3 and a velero server on loopback.
 OUI_BACKUP_RUN="$OUI_CACHE_DIR/backup/run"
@@ -62,6 +73,7 @@ OUI_PATH_NAMES=(OUI_REPO OUI_CACHE_DIR OUI_GOCACHE OUI_GOMODCACHE OUI_COMPONENTS
   OUI_CLUSTER_NAME OUI_CLUSTER_CACHE OUI_KWOK_WORKDIR OUI_CLUSTER_STATE OUI_KUBECONFIG OUI_CLUSTER_LOCK
   OUI_CLUSTER_API_PORT OUI_NODE_NAME OUI_NODE_ZONE OUI_NODE_ROOT OUI_NODE_RUN OUI_NODE_ETC OUI_NODE_LOGS
   OUI_NODE_PIDS OUI_NODE_SOCK OUI_NODE_BRIDGE OUI_NODE_POD_CIDR OUI_NODE_CGROUP OUI_NODE_CNI_BIN
-  OUI_NODE_CNI_NET OUI_NODE_IMAGES OUI_NODE_FAILED_LOGS OUI_NODE_METRICS_PORT OUI_NODE_DNS_HEALTH_PORT
-  OUI_NODE_DNS_READY_PORT OUI_NODE_PORTS OUI_BACKUP_RUN OUI_BACKUP_S3_PORT OUI_BACKUP_METRICS_PORT
+  OUI_NODE_CNI_NET OUI_NODE_IMAGES OUI_NODE_FAILED_LOGS OUI_NODE_DNS_HEALTH_PORT
+  OUI_NODE_DNS_READY_PORT OUI_NODE_PORTS OUI_PLATFORM_RUN OUI_CHART_MIRROR_PORT OUI_INGRESS_DOMAIN
+  OUI_PEBBLE_NAMESPACE OUI_DENIED_NETNS OUI_DENIED_VETH OUI_DENIED_SOURCE_ADDRESS OUI_DENIED_GATEWAY OUI_BACKUP_RUN OUI_BACKUP_S3_PORT OUI_BACKUP_METRICS_PORT
   OUI_BACKUP_BUCKET OUI_BACKUP_NAMESPACE)

@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Step "certs" of the real node (cluster/node/up.sh runs the steps in order): client certificates
-# and kubeconfigs for the kubelet (system:node:<name>, NodeRestriction applies), kube-proxy,
-# metrics-server and CoreDNS, and metrics-server's serving certificate, all signed by the
-# cluster's CA.
+# and kubeconfigs for the kubelet (system:node:<name>, NodeRestriction applies), kube-proxy and
+# CoreDNS, all signed by the cluster's CA.
 # shellcheck source=cluster/node/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -46,14 +45,9 @@ node_step_certs() {
   node_cert kubelet "/O=system:nodes/CN=system:node:$OUI_NODE_NAME"
   # The default ClusterRoleBinding system:node-proxier binds the user system:kube-proxy.
   node_cert kube-proxy "/CN=system:kube-proxy"
-  node_cert metrics-server "/CN=oui-node:metrics-server"
   node_cert coredns "/CN=oui-node:coredns"
-  node_cert metrics-server-serving "/CN=metrics-server.kube-system.svc" \
-    "extendedKeyUsage=serverAuth
-subjectAltName=DNS:metrics-server.kube-system.svc,DNS:metrics-server.kube-system.svc.cluster.local,DNS:localhost,IP:127.0.0.1"
   node_kubeconfig kubelet
   node_kubeconfig kube-proxy
-  node_kubeconfig metrics-server
   node_kubeconfig coredns
 }
 

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # Step "dns" of the real node (cluster/node/up.sh runs the steps in order): CoreDNS on the node
 # IP, port 53, behind the Service kube-system/kube-dns (an EndpointSlice naming the node IP); its
-# health and readiness on loopback.
+# health and readiness on loopback. It also plays the public DNS of the local inventory's host
+# names: every name under $OUI_INGRESS_DOMAIN answers the ingress address (the node IP, where the
+# ingress controller's Service listens), so that cert-manager's HTTP-01 self-check and the ACME
+# test server's validation both reach the ingress controller for real.
 # shellcheck source=cluster/node/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -86,6 +89,14 @@ node_start_coredns() {
     cache 30
     loadbalance
     reload
+}
+$OUI_INGRESS_DOMAIN:53 {
+    bind $ip
+    errors
+    template IN A $OUI_INGRESS_DOMAIN {
+        answer "{{ .Name }} 30 IN A $ip"
+    }
+    template ANY ANY $OUI_INGRESS_DOMAIN
 }
 EOF
   node_start_daemon coredns "$NODE_BIN/coredns" -conf "$OUI_NODE_ETC/Corefile"

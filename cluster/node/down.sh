@@ -30,6 +30,7 @@ if [[ -z "$force" && -n "$owner" && "$owner" != "$OUI_CLUSTER_STATE" && -d "$own
   exit 0
 fi
 node_stop_daemon coredns
+# A node started by an older checkout ran metrics-server on the host (now the platform's pod).
 node_stop_daemon metrics-server
 node_stop_daemon kube-proxy
 node_stop_daemon kubelet
@@ -91,7 +92,7 @@ for c in /sys/fs/cgroup/*/"$OUI_NODE_CGROUP"; do
 done
 if [[ -f "$OUI_KUBECONFIG" ]]; then
   node_kubectl delete node "$OUI_NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  node_kubectl delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
+  node_retire_host_metrics_server
   node_kubectl -n kube-system delete endpointslice kube-dns-oui-node --ignore-not-found >/dev/null 2>&1 || true
 fi
 rm -rf "$OUI_NODE_RUN" "$OUI_NODE_ROOT"

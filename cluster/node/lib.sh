@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What the real node's steps share (sourced by cluster/node/up.sh, down.sh, load-image.sh): the
 # names of cluster/lib/paths.sh, the binaries, and the daemons' pid files. The node's containerd,
-# kubelet, kube-proxy, metrics-server and CoreDNS run as local processes and join the kwok
+# kubelet, kube-proxy and CoreDNS run as local processes and join the kwok
 # cluster as one more Node. Depends only on cluster/lib/.
 #
 # Where things live (nothing in the repository):
@@ -18,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/paths.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # shellcheck disable=SC2034 # used by up.sh
-NODE_DAEMONS=(containerd kubelet kube-proxy metrics-server coredns)
+NODE_DAEMONS=(containerd kubelet kube-proxy coredns)
 # The binaries: kubectl from the cluster group, the node's own from the node group (the builder
 # prints where; nothing is built here).
 NODE_CLUSTER_BIN="$("$OUI_REPO/cluster/build.sh" bin-dir -g cluster | kv OUI_BIN_DIR)"
@@ -49,7 +49,7 @@ node_start_daemon() {
   local name="$1"
   shift
   mkdir -p "$OUI_NODE_LOGS" "$OUI_NODE_PIDS"
-  setsid nohup "$@" >>"$OUI_NODE_LOGS/$name.log" 2>&1 </dev/null 9>&- &
+  (close_inherited_fds; exec setsid nohup "$@" >>"$OUI_NODE_LOGS/$name.log" 2>&1 </dev/null) &
   echo $! >"$OUI_NODE_PIDS/$name.pid"
 }
 
@@ -66,14 +66,23 @@ node_stop_daemon() {
 }
 
 # node_load_image <archive file | Docker image reference>: import an image into the node's
-# containerd (namespace k8s.io) and remember it (the last 5), so that a restarted node gets it
-# again (its store goes with it).
+# containerd (namespace k8s.io) and remember it (the last 40: the platform's add-ons, the app and
+# what the tests load), so that a restarted node gets it again (its store goes with it).
 node_load_image() {
   if [[ -f "$1" ]]; then
     node_ctr images import --all-platforms "$1" >/dev/null || return 1
   else
     "${DOCKER:-docker}" save "$1" | node_ctr images import --all-platforms - >/dev/null || return 1
   fi
-  { { grep -vxF "$1" "$OUI_NODE_IMAGES" 2>/dev/null || true; } | tail -n 4; echo "$1"; } >"$OUI_NODE_IMAGES.tmp"
+  { { grep -vxF "$1" "$OUI_NODE_IMAGES" 2>/dev/null || true; } | tail -n 39; echo "$1"; } >"$OUI_NODE_IMAGES.tmp"
   mv "$OUI_NODE_IMAGES.tmp" "$OUI_NODE_IMAGES"
+}
+
+# A node started by an older checkout served metrics.k8s.io from a host metrics-server: its
+# objects (labelled part-of=oui-test-cluster, never the platform's chart's) go, so that the
+# platform's metrics-server chart meets no foreign Service or APIService in kube-system.
+node_retire_host_metrics_server() {
+  local sel="app.kubernetes.io/name=metrics-server,app.kubernetes.io/part-of=oui-test-cluster"
+  node_kubectl delete apiservice,clusterrole,clusterrolebinding -l "$sel" --ignore-not-found >/dev/null 2>&1 || true
+  node_kubectl -n kube-system delete service,rolebinding -l "$sel" --ignore-not-found >/dev/null 2>&1 || true
 }

@@ -7,13 +7,14 @@
 #   dns         the kube-dns Service and CoreDNS on the node IP
 #   kubelet     the kubelet, until the Node is Ready
 #   kube-proxy  Services in iptables
-#   metrics     metrics-server and metrics.k8s.io
+# Like a fresh EKS node group it has no metrics-server: the platform's metrics_server role installs
+# it (a pod on this node). A node started by an older checkout ran one on the host: retired below.
 # Never fails the cluster's start: a node that cannot run is reported ("[real-node] SKIPPED:
 # <reason>") and left out, unless OUI_REAL_NODE=1 asks for it (then it exits 1); OUI_REAL_NODE=0
 # stops it and leaves it out. Run under the cluster lock (cluster/up.sh holds it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-STEPS=(certs containerd dns kubelet kube-proxy metrics)
+STEPS=(certs containerd dns kubelet kube-proxy)
 # shellcheck source=cluster/node/packages.sh
 source "$here/packages.sh"
 # shellcheck source=cluster/node/certs.sh
@@ -26,8 +27,6 @@ source "$here/dns.sh"
 source "$here/kubelet.sh"
 # shellcheck source=cluster/node/kube-proxy.sh
 source "$here/kube-proxy.sh"
-# shellcheck source=cluster/node/metrics.sh
-source "$here/metrics.sh"
 
 required() { [[ "${OUI_REAL_NODE:-auto}" == 1 ]]; }
 
@@ -93,6 +92,7 @@ main() {
   if [[ -n "$owner" && "$owner" != "$OUI_CLUSTER_STATE" && -d "$owner" ]] && node_daemon_alive kubelet; then
     skip "the real node (one per machine) serves the test cluster at $owner"
   fi
+  node_retire_host_metrics_server
   problem="$(health_problem)"
   if [[ -z "$problem" ]]; then
     nlog "reusing the running real node $OUI_NODE_NAME"
@@ -106,7 +106,7 @@ main() {
   bash "$here/down.sh" --quiet --force
   for port in $OUI_NODE_PORTS; do
     if port_taken "$port"; then
-      skip "port $port (the kubelet's, kube-proxy's, metrics-server's or CoreDNS's) is taken by another process: $(ss -Hltnp "sport = :$port" | head -1)"
+      skip "port $port (the kubelet's, kube-proxy's or CoreDNS's) is taken by another process: $(ss -Hltnp "sport = :$port" | head -1)"
     fi
   done
   ip="$(host_ip)"
@@ -120,7 +120,6 @@ main() {
       dns) node_step_dns "$ip" ;;
       kubelet) node_step_kubelet "$ip" ;;
       kube-proxy) node_step_kube_proxy "$ip" ;;
-      metrics) node_step_metrics ;;
     esac || failed "$step"
   done
   for step in "${NODE_DAEMONS[@]}"; do

@@ -16,13 +16,20 @@ from helpers import run_playbook  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def rendered(tmp_path_factory):
+def testbed_env(tmp_path_factory) -> dict:
+    """What `make cluster-env` prints for the local inventory, as render-only stand-ins (no cluster)."""
+    return upstream.render_testbed_env(tmp_path_factory.mktemp("testbed-env"))
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory, testbed_env):
     """env -> every add-on's values and objects, rendered by the roles' own values.yml tasks."""
     out = {}
     for env in ENVIRONMENTS:
         dest = tmp_path_factory.mktemp("addons") / f"{env}.json"
         run = run_playbook("tests/addons/render.yml", f"inventories/{env}/hosts.yml",
-                           extra_vars={"render_out": str(dest), "monitoring_grafana_admin_password": RENDER_PASSWORD})
+                           extra_vars={"render_out": str(dest), "monitoring_grafana_admin_password": RENDER_PASSWORD},
+                           env=testbed_env)
         assert run.returncode == 0, run.tail()
         out[env] = json.loads(dest.read_text())
     return out

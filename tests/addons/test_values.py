@@ -4,6 +4,7 @@ issuers, the monitoring contract, retention, schedules and TTLs; the objects the
 create outside charts validated against the upstream CRDs at the pinned versions."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -12,6 +13,7 @@ import pytest
 
 from addons_upstream import module_dir, require, validate
 from addons_upstream import ENVIRONMENTS
+import addons_upstream as upstream
 
 pytestmark = pytest.mark.unit
 
@@ -96,19 +98,33 @@ def test_ingress_eip_allocations_give_static_addresses(repo):
 def test_issuers_per_environment(rendered, env):
     objs = rendered[env]["cert_manager_objects"]
     issuers = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ClusterIssuer"}
+    acme_names = {"letsencrypt-prod", "letsencrypt-staging"}
     if env == "local":
-        assert set(issuers) == {"oui-selfsigned-bootstrap", "local-ca"}
+        # The ACME issuers keep their names and point at the test bed's ACME server (Pebble), with
+        # its endpoint's CA; local-ca stays available.
+        assert set(issuers) == acme_names | {"oui-selfsigned-bootstrap", "local-ca"}
         ca = [o for o in objs if o["kind"] == "Certificate"][0]
         assert ca["spec"]["isCA"] is True and ca["spec"]["secretName"] == issuers["local-ca"]["spec"]["ca"]["secretName"]
         assert ca["spec"]["issuerRef"]["name"] == "oui-selfsigned-bootstrap"
+        for name in acme_names:
+            acme = issuers[name]["spec"]["acme"]
+            assert acme["server"] == upstream.RENDER_ACME_SERVER
+            assert base64.b64decode(acme["caBundle"]).startswith(b"-----BEGIN CERTIFICATE-----")
+            assert acme["enableDurationFeature"] is True
+            # The solver pods run on the real node, the only one that runs containers.
+            template = acme["solvers"][0]["http01"]["ingress"]["podTemplate"]["spec"]
+            assert template["nodeSelector"] == {"node.oui.io/real": "true"}
+            assert template["tolerations"][0]["key"] == "node.oui.io/real"
     else:
-        assert set(issuers) == {"letsencrypt-prod", "letsencrypt-staging"}
+        assert set(issuers) == acme_names
         assert issuers["letsencrypt-prod"]["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
         assert "staging" in issuers["letsencrypt-staging"]["spec"]["acme"]["server"]
         for issuer in issuers.values():
             acme = issuer["spec"]["acme"]
-            assert "@" in acme["email"]
+            assert "caBundle" not in acme and "enableDurationFeature" not in acme
             assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+    for name in acme_names & set(issuers):
+        assert "@" in issuers[name]["spec"]["acme"]["email"]
     for o in objs:
         assert o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "oui.platform", o["metadata"]["name"]
 

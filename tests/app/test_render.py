@@ -20,7 +20,8 @@ pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
-ISSUERS = {"local": "local-ca", "beta": "letsencrypt-staging", "prod": "letsencrypt-prod"}
+# local asks the test bed's ACME server (Pebble) through the same issuer name as prod (the brief's).
+ISSUERS = {"local": "letsencrypt-prod", "beta": "letsencrypt-staging", "prod": "letsencrypt-prod"}
 
 
 def inventory_vars(env: str) -> dict:
@@ -272,10 +273,14 @@ def test_network_policies_default_deny_and_allow_only_what_is_needed(env, render
     deny = [p["spec"] for p in policies if p["spec"]["podSelector"] == {}]
     assert deny == [{"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}]
     pod = objects.one("Deployment")["spec"]["template"]["metadata"]["labels"]
-    assert allowed(policies, pod, "Ingress", "ingress-nginx", "http")
+    # The controller's namespace follows the inventory's choice (Traefik in local, beta and prod).
+    platform = yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "platform.yml").read_text())
+    controller = {"traefik": "traefik", "ingress-nginx": "ingress-nginx"}[platform["platform_ingress_controller"]]
+    assert allowed(policies, pod, "Ingress", controller, "http")
+    assert not allowed(policies, pod, "Ingress", "ingress-nginx" if controller == "traefik" else "traefik", "http")
     assert allowed(policies, pod, "Ingress", "monitoring", "http")
     assert not allowed(policies, pod, "Ingress", "default", "http")
-    assert not allowed(policies, pod, "Ingress", "ingress-nginx", 22)
+    assert not allowed(policies, pod, "Ingress", controller, 22)
     dns = {"k8s-app": "kube-dns"}
     assert allowed(policies, pod, "Egress", "kube-system", 53, "UDP", dns)
     assert allowed(policies, pod, "Egress", "kube-system", 53, "TCP", dns)
@@ -283,9 +288,9 @@ def test_network_policies_default_deny_and_allow_only_what_is_needed(env, render
     assert not allowed(policies, pod, "Egress", "default", 53, "UDP", {})
     # cert-manager's HTTP-01 solver pods answer the ACME challenge through the ingress controller only.
     solver = {"acme.cert-manager.io/http01-solver": "true"}
-    assert allowed(policies, solver, "Ingress", "ingress-nginx", 8089)
+    assert allowed(policies, solver, "Ingress", controller, 8089)
     assert not allowed(policies, solver, "Ingress", "default", 8089)
-    assert not allowed(policies, pod, "Ingress", "ingress-nginx", 8089)
+    assert not allowed(policies, pod, "Ingress", controller, 8089)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

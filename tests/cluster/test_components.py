@@ -70,12 +70,12 @@ def test_one_rows_change_moves_only_its_key(builder_for):
 def test_adding_a_row_moves_no_other_key(builder_for):
     base = keys(builder_for(TABLE))
     added = copy.deepcopy(TABLE)
-    added["components"]["pebble"] = {"version": "kubernetes", "module": "github.com/letsencrypt/pebble/v2",
-                                     "repository": "https://github.com/letsencrypt/pebble", "source": {"kind": "install"},
-                                     "packages": {"pebble": "github.com/letsencrypt/pebble/v2/cmd/pebble"}}
+    added["components"]["crane"] = {"version": "kubernetes", "module": "github.com/google/go-containerregistry",
+                                    "repository": "https://github.com/google/go-containerregistry", "source": {"kind": "install"},
+                                    "packages": {"crane": "github.com/google/go-containerregistry/cmd/crane"}}
     after = keys(builder_for(added))
     assert {n: after[n] for n in base} == base
-    assert "pebble" in after
+    assert "crane" in after
 
 
 def test_a_recipe_change_moves_only_the_keys_of_its_kind(builder_for, monkeypatch):
@@ -104,9 +104,9 @@ def test_a_bad_row_is_refused_with_its_name(tmp_path):
     with pytest.raises(build.BuildError, match=r"components\.etcd: version key `no_such_pin` is not in vars/versions.yml"):
         build.load_table(path)
     bad = copy.deepcopy(TABLE)
-    bad["groups"]["node"].append("traefik")
+    bad["groups"]["node"].append("no-such-row")
     path.write_text(yaml.safe_dump(bad))
-    with pytest.raises(build.BuildError, match=r"group `node` names `traefik`, which has no row"):
+    with pytest.raises(build.BuildError, match=r"group `node` names `no-such-row`, which has no row"):
         build.load_table(path)
 
 

@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import subprocess
-import threading
 import time
 import urllib.request
 from datetime import datetime
@@ -27,106 +26,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, require, run_playbook
+from realnode import NODE, TOLERATION, Load, RealApp, get_json
 from realnode_lock import real_node_lock
 from testbed import PATHS, component
 
 pytestmark = pytest.mark.realnode
 
-NODE = PATHS["OUI_NODE_NAME"]
 POD_CIDR = ipaddress.ip_network(PATHS["OUI_NODE_POD_CIDR"])
 NODE_ROOT = Path(PATHS["OUI_NODE_ROOT"])
-TOLERATION = {"key": "node.oui.io/real", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
 
 
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _get(cluster, *args) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
-
-
-def _ready(obj: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in obj.get("status", {}).get("conditions", []))
-
-
-@pytest.fixture(scope="module")
-def node(test_cluster) -> dict:
-    """The real node, Ready; skipped loudly with cluster/up.sh's reason when it is not there."""
-    reason = "; ".join(line.split("] ", 1)[-1] for line in test_cluster.start_log.splitlines()
-                       if "[real-node" in line and ("SKIPPED" in line or "FAILED" in line))
-    proc = test_cluster.kubectl("get", "node", NODE, "-o", "json", check=False)
-    require(proc.returncode == 0, f"the test cluster has no real node {NODE}: {reason or 'see make cluster'}")
-    obj = json.loads(proc.stdout)
-    require(_ready(obj), f"the real node {NODE} is not Ready: {reason or f'see {PATHS["OUI_NODE_LOGS"]}'}")
-    return obj
-
-
-@pytest.fixture(scope="module")
-def image(node) -> str:
-    """The app image built by image/build.sh, imported into the node's containerd."""
-    proc = subprocess.run(["bash", str(REPO / "image" / "build.sh")], cwd=REPO, capture_output=True, text=True,
-                          timeout=1800, check=False)
-    require(proc.returncode == 0, f"image/build.sh could not build the app image: {proc.stderr[-600:]}")
-    ref = proc.stdout.strip().splitlines()[-1]
-    t0 = time.monotonic()
-    load = subprocess.run(["bash", str(REPO / "cluster" / "node" / "load-image.sh"), ref], cwd=REPO,
-                          capture_output=True, text=True, timeout=600, check=False)
-    assert load.returncode == 0, load.stderr[-2000:]
-    print(f"\nreal node: image {ref} imported into containerd (k8s.io) in {time.monotonic() - t0:.1f} s")
-    return ref
-
-
-class RealApp:
-    def __init__(self, cluster, image_ref: str):
-        self.cluster = cluster
-        self.namespace = f"oui-real-t-{secrets.token_hex(3)}"
-        repo, tag = image_ref.rsplit(":", 1)
-        self.vars = {
-            "app_namespace": self.namespace,
-            "app_image_repository": repo,
-            "app_image_tag": tag,
-            "app_image_pull_policy": "Never",
-            "app_node_selector": {"node.oui.io/real": "true"},
-            "app_tolerations": [TOLERATION],
-            "app_hpa_min_replicas": 2,
-            "app_hpa_max_replicas": 4,
-            "app_hpa_scale_down_stabilization_seconds": 15,
-            "app_hpa_scale_down_percent": 100,
-            # The local inventory's CPU request (what the HPA's percentage is of); a memory
-            # request above what Node.js keeps after a burst of load (~60 MiB), so that the
-            # memory target (80 %) does not hold the replicas up after the CPU load stops.
-            "app_resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
-                              "limits": {"cpu": "250m", "memory": "256Mi"}},
-        }
-
-    def play(self, **extra):
-        return run_playbook("playbooks/app.yml", "inventories/local/hosts.yml", extra_vars={**self.vars, **extra},
-                            env=self.cluster.env, timeout=900)
-
-    def pods(self) -> list[dict]:
-        items = _get(self.cluster, "pods", "-n", self.namespace, "-l", "app.kubernetes.io/name=oui-app")["items"]
-        return [p for p in items if "deletionTimestamp" not in p["metadata"]]
-
-    def service_url(self, path: str = "/") -> str:
-        svc = _get(self.cluster, "service", "oui-app", "-n", self.namespace)
-        return f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}{path}"
-
-    def wait_ready(self, count: int | None = None, timeout: float = 180) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while True:
-            pods = self.pods()
-            if pods and all(_ready(p) for p in pods) and (count is None or len(pods) == count):
-                return pods
-            if time.monotonic() > deadline:
-                pytest.fail(f"pods not Ready after {timeout} s: " + json.dumps(
-                    [(p["metadata"]["name"], p["status"].get("phase"), p["status"].get("containerStatuses"))
-                     for p in pods])[:3000])
-            time.sleep(1)
-
-    def replicas(self) -> int:
-        return int(_get(self.cluster, "deployment", "oui-app", "-n", self.namespace)["status"].get("replicas", 0))
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +105,7 @@ def test_service_cluster_ip_answers_hello(app, test_cluster):
         body = resp.read().decode()
     assert resp.status == 200 and body.strip() == "Hello OUI!", body
     # Only real-node pods behind the Service (kwok pods have fake IPs).
-    slices = _get(test_cluster, "endpointslices", "-n", app.namespace, "-l", "kubernetes.io/service-name=oui-app")
+    slices = get_json(test_cluster, "endpointslices", "-n", app.namespace, "-l", "kubernetes.io/service-name=oui-app")
     addresses = {a for s in slices["items"] for e in s.get("endpoints") or [] for a in e["addresses"]}
     assert addresses and addresses <= {p["status"]["podIP"] for p in pods}, addresses
     print(f"\nreal node: GET {app.service_url('/')} (kube-proxy iptables) -> {resp.status} {body.strip()!r}; "
@@ -230,7 +141,7 @@ def test_metrics_answer_from_inside_the_cluster(app, test_cluster, image):
     try:
         deadline = time.monotonic() + 120
         while True:
-            obj = _get(test_cluster, "pod", name, "-n", app.namespace)
+            obj = get_json(test_cluster, "pod", name, "-n", app.namespace)
             if obj["status"].get("phase") in ("Succeeded", "Failed") or time.monotonic() > deadline:
                 break
             time.sleep(1)
@@ -272,51 +183,6 @@ def test_logs_exec_and_port_forward_go_through_the_api_server_to_the_kubelet(app
     print(f"\nreal node: kubectl exec, logs and port-forward to {pod} work (API server -> kubelet on the node IP)")
 
 
-class Load:
-    """A bounded request loop from this process against a URL: counts, failures, latencies."""
-
-    def __init__(self, url: str, workers: int = 4, pause: float = 0.02):
-        self.url, self.workers, self.pause = url, workers, pause
-        self.latencies: list[float] = []
-        self.failures: list[str] = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
-
-    def _run(self):
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as resp:
-                    body = resp.read()
-                ok = resp.status == 200 and body.strip() == b"Hello OUI!"
-                err = None if ok else f"{resp.status} {body[:60]!r}"
-            except Exception as exc:  # noqa: BLE001 - every failure counts
-                err = f"{type(exc).__name__}: {exc}"
-            with self.lock:
-                self.latencies.append(time.monotonic() - t0)
-                if err:
-                    self.failures.append(err)
-            if self.pause:
-                time.sleep(self.pause)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=10)
-
-    def summary(self) -> str:
-        lat = sorted(self.latencies)
-        p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
-        return (f"{len(lat)} requests, {len(self.failures)} failed, p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
-                f"max {p(1.0):.1f} ms")
-
-
 def test_rolling_update_under_load_has_zero_failed_requests(app, test_cluster):
     app.wait_ready()
     before = {p["metadata"]["name"] for p in app.pods()}
@@ -348,7 +214,7 @@ def test_killed_and_frozen_containers_are_restarted_by_the_kubelet(app, test_clu
     def wait_restart(count: int, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            obj = _get(test_cluster, "pod", name, "-n", app.namespace)
+            obj = get_json(test_cluster, "pod", name, "-n", app.namespace)
             st = obj["status"]["containerStatuses"][0]
             if st["restartCount"] >= count and st.get("ready"):
                 return obj
@@ -370,7 +236,7 @@ def test_killed_and_frozen_containers_are_restarted_by_the_kubelet(app, test_clu
     t0 = time.monotonic()
     os.kill(pid_of(cid), 19)
     obj = wait_restart(restarts + 2, 180)
-    events = _get(test_cluster, "events", "-n", app.namespace, "--field-selector", f"involvedObject.name={name}")
+    events = get_json(test_cluster, "events", "-n", app.namespace, "--field-selector", f"involvedObject.name={name}")
     history = [(e["reason"], e.get("message", "")[:90], e.get("count", 1)) for e in events["items"]]
     print(f"real node: froze {name} (SIGSTOP): restarted by the kubelet after {time.monotonic() - t0:.0f} s; "
           f"events: " + "; ".join(f"{r} x{c}: {m}" for r, m, c in history))
@@ -391,14 +257,15 @@ def test_pod_violating_restricted_is_refused_by_admission(app, test_cluster):
     print(f"\nreal node: refused by admission before any kubelet saw it: {proc.stderr.strip()[:200]}")
 
 
-def test_hpa_scales_out_under_load_and_back_in(app, test_cluster):
+def test_hpa_scales_out_under_load_and_back_in(app, test_cluster, platform):
+    """The HPA reads the platform's metrics-server (the platform fixture converges it: the test bed has none)."""
     app.wait_ready()
     minimum = app.vars["app_hpa_min_replicas"]
     timeline: list[tuple[int, int, str]] = []
     t0 = time.monotonic()
 
     def sample() -> int:
-        hpa = _get(test_cluster, "hpa", "oui-app", "-n", app.namespace)
+        hpa = get_json(test_cluster, "hpa", "oui-app", "-n", app.namespace)
         metrics = hpa["status"].get("currentMetrics") or []
         util = {m["resource"]["name"]: m["resource"]["current"].get("averageUtilization") for m in metrics
                 if m.get("type") == "Resource"}

@@ -53,7 +53,7 @@ def test_playbooks_read_only_the_secrets_of_the_roles_they_run():
                 "access.yml": ["access"], "verify.yml": [], "adopt.yml": [], "backup_now.yml": ["restore_drill"],
                 "restore_drill.yml": ["restore_drill"],
                 "addons.yml": ["cluster_autoscaler", "aws_load_balancer_controller", "metrics_server", "monitoring",
-                               "ingress_nginx", "cert_manager", "logging"]}
+                               "traefik", "ingress_nginx", "cert_manager", "logging"]}
     for name, roles in expected.items():
         first = yaml.safe_load((REPO / "playbooks" / name).read_text())[0]
         assert first["ansible.builtin.import_playbook"] == "preflight.yml", name

@@ -1,6 +1,7 @@
 // Command coredns: CoreDNS with only the plugins the test cluster's DNS needs (the upstream
-// binary links ~60, among them cloud DNS providers). Same entry point as upstream's
-// coredns.go; the directive order is upstream's (core/dnsserver/zdirectives.go), filtered.
+// binary links ~60, among them cloud DNS providers); template answers the ingress domain's
+// records (cluster/node/dns.sh). Same entry point as upstream's coredns.go; the directive order is upstream's
+// (core/dnsserver/zdirectives.go), filtered.
 package main
 
 import (
@@ -17,11 +18,12 @@ import (
 	_ "github.com/coredns/coredns/plugin/log"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
+	_ "github.com/coredns/coredns/plugin/template"
 )
 
 func init() {
 	dnsserver.Directives = []string{
-		"reload", "bind", "ready", "health", "errors", "log", "loadbalance", "cache", "kubernetes", "forward",
+		"reload", "bind", "ready", "health", "errors", "log", "loadbalance", "cache", "template", "kubernetes", "forward",
 	}
 }
 

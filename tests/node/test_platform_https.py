@@ -1,0 +1,178 @@
+"""The whole platform on the test cluster, proved with real requests.
+
+playbooks/site.yml on the local inventory (the `platform` fixture: every chart from the chart
+mirror, Traefik, cert-manager and metrics-server as real pods on the real node) completes, and a
+second run changes nothing. Then the app is released onto the real node by the app role with an
+Ingress of class nginx under the test bed's DNS zone (OUI_INGRESS_DOMAIN): Traefik's ingress-nginx
+provider serves it, cert-manager gets its certificate from the ACME test server (Pebble, standing
+in for Let's Encrypt behind the ClusterIssuer letsencrypt-prod) by a real HTTP-01 round trip
+through Traefik, and curl checks what a user sees, verifying the certificate against Pebble's root
+(OUI_CA_BUNDLE, never -k): HTTPS answers `Hello OUI!`, HTTP redirects to HTTPS, and the same
+Ingress answers 403 to a source outside its allow-list (OUI_DENIED_SOURCE_ADDRESS, a network
+namespace of this machine). Every request is printed with its answer; times are printed, never
+asserted.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from helpers import run_playbook
+from realnode import RealApp, get_json
+from realnode_lock import real_node_lock
+
+pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
+
+
+def changed_tasks(output: str) -> list[str]:
+    """The tasks a run reported changed (the TASK line above each `changed:`)."""
+    found, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:") and task:
+            found.append(task)
+    return found
+
+
+def test_site_converges_on_local(platform):
+    run = platform["run"]
+    assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in run.recap.values()), run.recap
+    print(f"\nsite.yml on local, first converge in this session: {platform['seconds']:.0f} s, recap {run.recap}")
+
+
+def test_site_rerun_changes_nothing(platform, test_cluster):
+    t0 = time.monotonic()
+    run = run_playbook("playbooks/site.yml", "inventories/local/hosts.yml", env=platform["env"], timeout=3600)
+    seconds = time.monotonic() - t0
+    assert run.returncode == 0, run.tail()
+    print(f"\nsite.yml on local, re-run on the converged platform: {seconds:.0f} s, recap {run.recap}")
+    assert run.changed == 0, f"a re-run changed {changed_tasks(run.output)}"
+
+
+def test_check_mode_on_the_converged_platform_reports_no_change(platform, test_cluster):
+    t0 = time.monotonic()
+    run = run_playbook("playbooks/site.yml", "inventories/local/hosts.yml", env=platform["env"], check=True,
+                       diff=True, timeout=3600)
+    assert run.returncode == 0, run.tail()
+    print(f"\nsite.yml --check --diff on the converged platform: {time.monotonic() - t0:.0f} s, recap {run.recap}")
+    assert run.changed == 0, f"--check reports changes: {changed_tasks(run.output)}"
+
+
+class Https:
+    """The app on the real node behind an Ingress of its own host name, and how to ask it."""
+
+    def __init__(self, app: RealApp, env: dict):
+        self.app = app
+        self.address = env["OUI_INGRESS_ADDRESS"]
+        self.ca = env["OUI_CA_BUNDLE"]
+        self.netns = env["OUI_DENIED_SOURCE_NETNS"]
+        self.denied = env["OUI_DENIED_SOURCE_ADDRESS"]
+        self.host = f"{app.namespace}.{env['OUI_INGRESS_DOMAIN']}"
+        self.certificate_seconds = 0.0
+        self.served_seconds = 0.0
+
+    def curl(self, url: str, *, netns: str = "") -> tuple[str, str]:
+        """(status line from curl's --write-out, body) of a request to the ingress address, the
+        host name resolved to it, the certificate verified against the CA bundle; printed."""
+        port = "443" if url.startswith("https") else "80"
+        cmd = ["curl", "--silent", "--show-error", "--max-time", "15", "--cacert", self.ca,
+               "--resolve", f"{self.host}:{port}:{self.address}",
+               "--write-out", "\n%{http_code} %{redirect_url} ssl_verify_result=%{ssl_verify_result}", url]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns, *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+        assert proc.returncode == 0, f"{' '.join(cmd)}: exit {proc.returncode}: {proc.stderr.strip()}"
+        body, _, status = proc.stdout.rpartition("\n")
+        print(f"\n$ {' '.join(cmd)}\n  -> {status}; body {body.strip()[:80]!r}")
+        return status, body
+
+    def peer_certificate(self) -> dict:
+        """The certificate the ingress controller serves for the host, verified against the CA bundle."""
+        context = ssl.create_default_context(cafile=self.ca)
+        with socket.create_connection((self.address, 443), timeout=10) as sock:
+            with context.wrap_socket(sock, server_hostname=self.host) as tls:
+                return tls.getpeercert()
+
+
+@pytest.fixture(scope="module")
+def https(test_cluster, platform, image):
+    """The app released onto the real node with its Ingress (issuer letsencrypt-prod) under the test
+    bed's DNS zone; the certificate awaited (Ready); removed at the end."""
+    app = RealApp(test_cluster, image, prefix="oui-https")
+    site = Https(app, test_cluster.env)
+    app.vars.update({"app_ingress_host": site.host, "app_hpa_min_replicas": 1, "app_hpa_max_replicas": 2})
+    with real_node_lock(exclusive=False):
+        run = app.play()
+        assert run.returncode == 0, run.tail()
+        t0 = time.monotonic()
+        try:
+            secret = app.vars.get("app_ingress_tls_secret", "oui-app-tls")
+            done = test_cluster.kubectl("-n", app.namespace, "wait", f"certificate/{secret}", "--for=condition=Ready",
+                                        "--timeout=300s", check=False, timeout=320)
+            site.certificate_seconds = time.monotonic() - t0
+            if done.returncode != 0:
+                events = test_cluster.kubectl("-n", app.namespace, "get", "certificates,certificaterequests,orders,"
+                                              "challenges,events", "-o", "wide", check=False).stdout
+                pytest.fail(f"the certificate of {site.host} is not Ready after 300 s:\n{events[-4000:]}")
+            # Traefik loads the Secret cert-manager wrote on its next sync: until then it serves its
+            # default (self-signed) certificate, which the CA bundle refuses.
+            deadline, served = time.monotonic() + 60, None
+            while served is None:
+                try:
+                    served = site.peer_certificate()
+                except ssl.SSLCertVerificationError as err:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"Traefik still serves a certificate the CA bundle refuses for {site.host}: {err}")
+                    time.sleep(1)
+            site.served_seconds = time.monotonic() - t0
+            app.wait_ready()
+            yield site
+        finally:
+            gone = app.play(app_state="absent")
+            assert gone.returncode == 0, gone.output[-3000:]
+
+
+def test_https_answers_hello_with_an_acme_certificate(https, test_cluster):
+    status, body = https.curl(f"https://{https.host}/")
+    assert status.split()[0] == "200" and body.strip() == "Hello OUI!", (status, body)
+    assert "ssl_verify_result=0" in status
+    cert = https.peer_certificate()
+    names = [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
+    issuer = dict(item for rdn in cert["issuer"] for item in rdn)
+    assert names == [https.host], names
+    # Issued through the ClusterIssuer letsencrypt-prod by ACME (an Order and its HTTP-01 Challenge).
+    request = get_json(test_cluster, "certificaterequests", "-n", https.app.namespace)["items"][-1]
+    assert request["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer",
+                                            "name": "letsencrypt-prod"}, request["spec"]["issuerRef"]
+    order = json.loads(test_cluster.kubectl("-n", https.app.namespace, "get", "orders", "-o", "json").stdout)["items"]
+    assert order and order[-1]["status"]["state"] == "valid", order
+    print(f"\ncertificate of {https.host}: subjectAltName {names}, issuer {issuer.get('commonName')!r}, "
+          f"valid {cert['notBefore']} .. {cert['notAfter']}; ACME order {order[-1]['metadata']['name']} valid "
+          f"(HTTP-01 through Traefik); app role done (Ingress applied) -> Certificate Ready {https.certificate_seconds:.1f} s, "
+          f"-> served by Traefik {https.served_seconds:.1f} s")
+
+
+def test_http_redirects_to_https(https):
+    status, _ = https.curl(f"http://{https.host}/")
+    code, _, location = status.partition(" ")
+    assert code in {"301", "302", "307", "308"}, status
+    assert location.split()[0] == f"https://{https.host}/", status
+
+
+def test_allow_list_admits_an_allowed_source_and_refuses_another(https):
+    probe = secrets.token_hex(4)
+    allowed, body = https.curl(f"https://{https.host}/?probe={probe}")
+    assert allowed.split()[0] == "200" and body.strip() == "Hello OUI!", (allowed, body)
+    denied, body = https.curl(f"https://{https.host}/?probe={probe}", netns=https.netns)
+    assert denied.split()[0] == "403", (denied, body)
+    print(f"\nsame Ingress, same URL: from this machine -> {allowed.split()[0]}, from {https.denied} "
+          f"(network namespace {https.netns}, outside {https.app.vars.get('app_ingress_allowlist', 'the inventory allow-list')}) "
+          f"-> {denied.split()[0]}")
+
