@@ -45,3 +45,21 @@ def component(name: str, timeout: int = 5400) -> dict[str, str]:
     if proc.returncode != 0:
         raise RuntimeError(f"cluster/build.sh info {name} failed:\n{proc.stderr[-4000:]}")
     return key_values(proc.stdout)
+
+
+# The test bed's addresses as `make cluster-env` prints them (cluster/platform/up.sh), for rendering
+# the local inventory without a cluster: the node IP of this machine's test cluster, Pebble's URL.
+RENDER_INGRESS_ADDRESS = "192.0.2.2"
+RENDER_ACME_SERVER = "https://pebble.pebble.svc:14000/dir"
+
+
+def render_testbed_env(directory: Path) -> dict[str, str]:
+    """Environment stand-ins for rendering the local inventory: a throwaway self-signed CA as the
+    ACME server's and the clients' trust anchor (openssl), the chart mirror's usual URL."""
+    ca = directory / "render-ca.pem"
+    if not ca.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=render-only CA", "-keyout", str(directory / "render-ca.key"), "-out", str(ca)],
+                       check=True, capture_output=True)
+    return {"OUI_CHART_MIRROR": "http://127.0.0.1:8879", "OUI_INGRESS_ADDRESS": RENDER_INGRESS_ADDRESS,
+            "OUI_ACME_SERVER": RENDER_ACME_SERVER, "OUI_ACME_CA_BUNDLE": str(ca), "OUI_CA_BUNDLE": str(ca)}

@@ -14,29 +14,13 @@ from pathlib import Path
 import yaml
 
 from helpers import require  # noqa: F401  (re-exported for the add-on tests)
+from testbed import RENDER_ACME_SERVER, RENDER_INGRESS_ADDRESS, render_testbed_env  # noqa: F401  (re-exported)
 
 ENVIRONMENTS = ("local", "beta", "prod")
 # Render-only stand-in for Grafana's password (beta/prod read it from AWS Secrets Manager: platform_secrets).
 RENDER_PASSWORD = "render-only-password-0123456789"
 
 CACHE = Path(os.environ.get("OUI_CACHE_DIR", Path.home() / ".cache" / "oui-platform")) / "addons" / "gomod"
-
-# The test bed's addresses as `make cluster-env` prints them (cluster/platform/up.sh), for rendering
-# the local inventory without a cluster: the node IP of this machine's test cluster, Pebble's URL.
-RENDER_INGRESS_ADDRESS = "192.0.2.2"
-RENDER_ACME_SERVER = "https://pebble.pebble.svc:14000/dir"
-
-
-def render_testbed_env(directory: Path) -> dict[str, str]:
-    """Environment stand-ins for rendering the local inventory: a throwaway self-signed CA as the
-    ACME server's and the clients' trust anchor (openssl), the chart mirror's usual URL."""
-    ca = directory / "render-ca.pem"
-    if not ca.exists():
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=render-only CA", "-keyout", str(directory / "render-ca.key"), "-out", str(ca)],
-                       check=True, capture_output=True)
-    return {"OUI_CHART_MIRROR": "http://127.0.0.1:8879", "OUI_INGRESS_ADDRESS": RENDER_INGRESS_ADDRESS,
-            "OUI_ACME_SERVER": RENDER_ACME_SERVER, "OUI_ACME_CA_BUNDLE": str(ca), "OUI_CA_BUNDLE": str(ca)}
 
 # versions.yml `crds` key -> (Go module, directory of its CRDs inside the module)
 CRD_MODULES = {

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from helpers import REPO, require, run_playbook
-from testbed import component
+from testbed import component, render_testbed_env
 
 pytestmark = pytest.mark.unit
 
@@ -41,6 +41,12 @@ VELERO = {"job": "velero", "namespace": "velero", "pod": "velero-6c9d5b7f4-x2kq7
 # Fixtures: promtool, and the rules as the roles render them.
 
 @pytest.fixture(scope="session")
+def testbed_env(tmp_path_factory) -> dict:
+    """What `make cluster-env` prints for the local inventory, as render-only stand-ins (no cluster)."""
+    return render_testbed_env(tmp_path_factory.mktemp("testbed-env"))
+
+
+@pytest.fixture(scope="session")
 def promtool() -> str:
     require(shutil.which("go") is not None,
             "no Go toolchain on PATH: promtool is built from the Prometheus Go module (cluster/components.yml); "
@@ -52,12 +58,13 @@ def promtool() -> str:
 
 
 @pytest.fixture(scope="session")
-def addon_rules(tmp_path_factory) -> dict:
+def addon_rules(tmp_path_factory, testbed_env) -> dict:
     """env -> {velero_schedules, velero: [PrometheusRule], cert_manager: [PrometheusRule]}."""
     out = {}
     for env in ADDON_ENVIRONMENTS:
         dest = tmp_path_factory.mktemp("alerts") / f"{env}.json"
-        run = run_playbook("tests/alerts/render.yml", f"inventories/{env}/hosts.yml", extra_vars={"render_out": str(dest)})
+        run = run_playbook("tests/alerts/render.yml", f"inventories/{env}/hosts.yml", extra_vars={"render_out": str(dest)},
+                           env=testbed_env)
         assert run.returncode == 0, run.tail()
         out[env] = json.loads(dest.read_text())
     return out
