@@ -128,7 +128,7 @@ def test_a_hand_made_change_on_the_cluster_shows_as_drift(deployed, tmp_path):
     drifted, report = drift_of_app(cluster, namespace, tmp_path)
     assert drifted.returncode != 0, drifted.tail(80)
     said = " ".join(drifted.output.split())
-    assert "drift: 1 task(s) of playbooks/app.yml would change environment local: Apply the app's objects" in said, \
+    assert "drift: 1 task(s) of playbooks/app.yml would change environment local: oui.platform.app : Apply the app's objects" in said, \
         drifted.tail(80)
     assert "hand-made" in drifted.output and "hand-made" in report.read_text(), drifted.tail(80)
     live = json.loads(cluster.kubectl("-n", namespace, "get", "configmap", "oui-app-config", "-o", "json").stdout)
