@@ -69,8 +69,9 @@ OUI_LOCAL_S3_URL="$S3" "$REPO/.venv/bin/ansible-playbook" -i "$REPO/inventories/
 # Restore item actions (pod volume restore) read the server's own Deployment for the restore-helper
 # image. The server runs outside the cluster, so its Deployment is there with 0 replicas, unless
 # the velero role's chart (site.yml on local) made one already. It carries Helm's ownership
-# metadata, so that the chart adopts it when site.yml runs after this.
-"$KUBECTL" -n "$NS" get deployment velero >/dev/null 2>&1 || "$KUBECTL" create --field-manager="$FIELD_MANAGER" -f - >/dev/null <<YAML
+# metadata and is applied under Helm's own field manager (helm), so that the chart adopts it when
+# site.yml runs after this: under any other manager, Helm's server-side apply meets conflicts.
+"$KUBECTL" -n "$NS" get deployment velero >/dev/null 2>&1 || "$KUBECTL" apply --server-side --field-manager=helm -f - >/dev/null <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -80,6 +81,7 @@ metadata:
   annotations: {meta.helm.sh/release-name: velero, meta.helm.sh/release-namespace: $NS}
 spec:
   replicas: 0
+  strategy: {type: Recreate}  # the chart's; a defaulted rollingUpdate would make its apply invalid
   # The chart's own selector (immutable), so that the chart can adopt this Deployment.
   selector: {matchLabels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero}}
   template:
