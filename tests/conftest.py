@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from helpers import REPO
+from testbed import render_testbed_env
 
 pytest_plugins = ["harness_plugin", "pytester"]
 
@@ -23,6 +24,12 @@ pytest_plugins = ["harness_plugin", "pytester"]
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def testbed_env(tmp_path_factory) -> dict:
+    """What `make cluster-env` prints for the local inventory, as render-only stand-ins (no cluster)."""
+    return render_testbed_env(tmp_path_factory.mktemp("testbed-env"))
 
 
 @pytest.fixture(scope="session")

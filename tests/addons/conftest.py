@@ -16,12 +16,6 @@ from helpers import run_playbook  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def testbed_env(tmp_path_factory) -> dict:
-    """What `make cluster-env` prints for the local inventory, as render-only stand-ins (no cluster)."""
-    return upstream.render_testbed_env(tmp_path_factory.mktemp("testbed-env"))
-
-
-@pytest.fixture(scope="session")
 def rendered(tmp_path_factory, testbed_env):
     """env -> every add-on's values and objects, rendered by the roles' own values.yml tasks."""
     out = {}

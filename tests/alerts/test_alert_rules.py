@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from helpers import REPO, require, run_playbook
-from testbed import component, render_testbed_env
+from testbed import component
 
 pytestmark = pytest.mark.unit
 
@@ -39,12 +39,6 @@ VELERO = {"job": "velero", "namespace": "velero", "pod": "velero-6c9d5b7f4-x2kq7
 
 # ---------------------------------------------------------------------------------------------------------
 # Fixtures: promtool, and the rules as the roles render them.
-
-@pytest.fixture(scope="session")
-def testbed_env(tmp_path_factory) -> dict:
-    """What `make cluster-env` prints for the local inventory, as render-only stand-ins (no cluster)."""
-    return render_testbed_env(tmp_path_factory.mktemp("testbed-env"))
-
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
