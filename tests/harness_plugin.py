@@ -22,6 +22,7 @@ import pytest
 import skips
 
 TIMINGS_VARIABLE = "OUI_TIMINGS_RUN"
+LANE_VARIABLE = "OUI_PYTEST_LANE"  # set by scripts/pytest.sh when the cloud tier runs beside the others
 COLUMNS = ("id", "phase", "start", "seconds", "result", "depth")
 
 
@@ -139,7 +140,10 @@ class Harness:
         quiet = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)  # a module-level skip collects nothing
         if self.state.machine and skips.mode() == "fail" and session.exitstatus in quiet:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        lane = os.environ.get(LANE_VARIABLE, "")
         for phase, seconds, result in self.tier_rows():
+            if lane:  # two lanes run at once (scripts/pytest.sh): each names its own rows
+                phase = phase.replace("pytest ", f"pytest ({lane} lane) ", 1)
             record_phase(phase, seconds, result, start=self.state.start)
 
     def tier_rows(self) -> list[tuple[str, float | None, str]]:

@@ -136,6 +136,7 @@ def test_tier_times_by_marker_and_directory_go_into_the_run_file(pytester, monke
     monkeypatch.setenv("OUI_TIMINGS_RUN", str(run))
     monkeypatch.setenv("OUI_TIMINGS_DEPTH", "1")
     monkeypatch.setenv(skips.MODE_VARIABLE, "report")
+    monkeypatch.delenv("OUI_PYTEST_LANE", raising=False)  # set when this suite runs under make test
     pytester.makeini("[pytest]\nmarkers =\n    unit: renders\n    cloud: needs moto\n")
     pytester.mkpydir("sub_a").joinpath("test_a.py").write_text(
         "import time, pytest\n@pytest.mark.unit\ndef test_a():\n    time.sleep(0.3)\n"
@@ -158,6 +159,21 @@ def test_tier_times_by_marker_and_directory_go_into_the_run_file(pytester, monke
     assert rows["pytest directory sub_b"][4] == "1 passed, 1 failed"
     assert rows["pytest skips"][3:] == ["", "0 design limits, 1 machine", "1"]
     assert all(cells[5] == "1" for cells in lines[1:])
+
+
+def test_a_lane_names_its_rows_so_two_sessions_at_once_stay_apart(pytester, monkeypatch, tmp_path):
+    """scripts/pytest.sh runs the cloud tier beside the others; both sessions write the same run file."""
+    run = tmp_path / "test-run.tsv"
+    monkeypatch.setenv("OUI_TIMINGS_RUN", str(run))
+    monkeypatch.setenv(skips.MODE_VARIABLE, "report")
+    pytester.makeini("[pytest]\nmarkers =\n    cloud: needs moto\n")
+    pytester.makepyfile(test_c="import pytest\n@pytest.mark.cloud\ndef test_c():\n    pass\n")
+    for lane in ("cloud", "main"):
+        monkeypatch.setenv("OUI_PYTEST_LANE", lane)
+        pytester.runpytest("-p", "harness_plugin", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    phases = [line.split("\t")[1] for line in run.read_text().splitlines()[1:]]
+    assert "pytest (cloud lane) marker cloud" in phases and "pytest (main lane) marker cloud" in phases
+    assert not [p for p in phases if p.startswith("pytest ") and "lane)" not in p], phases
 
 
 def _timed(run: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
