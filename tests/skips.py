@@ -33,10 +33,6 @@ class DesignLimit:
 
 
 DESIGN_LIMITS: dict[str, DesignLimit] = {
-    "offline-upstream-charts": DesignLimit(
-        "the add-ons install upstream charts and images from the internet, which the offline test bed does not "
-        "reach; .github/workflows/nightly-kind.yml runs them online",
-        "docs/ci-cd.md#how-the-templates-are-tested"),
     "external-cluster": DesignLimit(
         "OUI_TEST_KUBECONFIG points the tests at another cluster: the project's own build (its figures, its "
         "helm and helm-diff) is not there to check",

@@ -2,7 +2,10 @@
 and turning one job template into the ansible-runner call AWX would make."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +15,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 ASSETS_FILE = REPO / "awx" / "oui-platform.yml"
 
+# A syntactically valid digest for survey answers in tests; on the test cluster's simulated
+# (kwok) nodes no image is pulled, so the value only has to pass validation.
+TEST_DIGEST = "sha256:" + hashlib.sha256(b"oui-platform ci test image").hexdigest()
 # awxkit 24.6.1 (awxkit/api/pages/*.py): the fields that make up each type's natural key;
 # `awx import` finds existing objects and resolves references by these, so they must match.
 NATURAL_KEY = {
@@ -112,3 +118,26 @@ def inject(credential_type: dict, inputs: dict, workdir: Path) -> dict[str, str]
     filename = files.get(None) or type("Files", (), {k: v for k, v in files.items() if k})()
     return {k: env_tpl.from_string(v).render(tower={"filename": filename}, **values)
             for k, v in (injectors.get("env") or {}).items()}
+
+
+def runner_run(tmp_path: Path, template, env: dict, cmdline: str = "", isolate: dict | None = None):
+    """ansible-runner with the template's playbook, inventory and extra vars (survey answers
+    included), from the project directory, as an AWX job does. `isolate` adds only the variables
+    that keep a run on the shared test cluster in its own namespace."""
+    import ansible_runner
+
+    extravars = dict(template.extra_vars)
+    extravars.update({var: TEST_DIGEST for var in template.required_answers()})
+    extravars.update(isolate or {})
+    (tmp_path / "runner").mkdir()
+    runner = ansible_runner.run(
+        private_data_dir=str(tmp_path / "runner"), project_dir=str(REPO), playbook=template.playbook,
+        inventory=str(REPO / template.inventory_path), extravars=extravars, envvars=env, cmdline=cmdline or None,
+        quiet=True, timeout=1800,
+    )
+    output = runner.stdout.read()
+    return runner, output
+
+
+def venv_env() -> dict:
+    return {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "ANSIBLE_NOCOLOR": "1"}

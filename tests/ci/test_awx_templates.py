@@ -7,7 +7,6 @@ fails `make test`), never a pass.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -17,9 +16,9 @@ import pytest
 import yaml
 from dateutil.rrule import rrulestr
 
-from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, all_objects, freeze, inject,
-                          load_assets, templates)
-from helpers import design_limit, require
+from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, TEST_DIGEST, all_objects, freeze,
+                          inject, load_assets, runner_run, templates, venv_env)
+from helpers import require
 
 ASSETS = load_assets()
 TEMPLATES = templates(ASSETS)
@@ -28,12 +27,10 @@ TEMPLATES = templates(ASSETS)
 PENDING_PLAYBOOKS: dict[str, str] = {}
 # Playbooks that need Velero: on the test cluster they run against the local backup stack.
 BACKUP_PLAYBOOKS = {"playbooks/backup_now.yml", "playbooks/restore_drill.yml"}
-# Playbooks that create cloud resources first (network, EKS): runnable only with AWS in beta/prod;
-# in local, site.yml installs the add-ons from the upstream chart repositories (vars/versions.yml).
-CLOUD_PLAYBOOKS = {"playbooks/site.yml"}
-# A syntactically valid digest for survey answers in tests; on the test cluster's simulated
-# (kwok) nodes no image is pulled, so the value only has to pass validation.
-TEST_DIGEST = "sha256:" + hashlib.sha256(b"oui-platform ci test image").hexdigest()
+# site.yml: on beta and prod it creates cloud resources first (network, EKS), runnable only with
+# AWS; on local it is the whole platform, which the real-node tests converge (the `platform`
+# fixture), so its template runs there, on that platform (tests/node/test_platform_https.py).
+SITE_PLAYBOOKS = {"playbooks/site.yml"}
 
 
 def by_type(kind: str) -> list[dict]:
@@ -241,32 +238,6 @@ def test_execution_environment_is_versioned_not_latest():
 # ---------------------------------------------------------------- each template, run as AWX runs it
 
 
-def runner_run(tmp_path: Path, template, env: dict, cmdline: str = "", isolate: dict | None = None):
-    """ansible-runner with the template's playbook, inventory and extra vars (survey answers
-    included), from the project directory, as an AWX job does. `isolate` adds only the variables
-    that keep a run on the shared test cluster in its own namespace."""
-    import ansible_runner
-
-    extravars = dict(template.extra_vars)
-    extravars.update({var: TEST_DIGEST for var in template.required_answers()})
-    extravars.update(isolate or {})
-    (tmp_path / "runner").mkdir()
-    runner = ansible_runner.run(
-        private_data_dir=str(tmp_path / "runner"), project_dir=str(REPO), playbook=template.playbook,
-        inventory=str(REPO / template.inventory_path), extravars=extravars, envvars=env, cmdline=cmdline or None,
-        quiet=True, timeout=1800,
-    )
-    output = runner.stdout.read()
-    return runner, output
-
-
-def venv_env() -> dict:
-    import os
-    import sys
-
-    return {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "ANSIBLE_NOCOLOR": "1"}
-
-
 def require_playbook(template) -> None:
     if template.playbook in PENDING_PLAYBOOKS:
         require((REPO / template.playbook).is_file(),
@@ -292,19 +263,6 @@ def cluster(request):
         require(False, "the test_cluster fixture (tests/testcluster.py) is not available")
 
 
-def chart_repositories_reachable() -> tuple[bool, str]:
-    """Can this machine read the add-ons' upstream chart repositories (as site.yml's check does)?"""
-    import urllib.request
-
-    charts = yaml.safe_load((REPO / "vars" / "versions.yml").read_text())["platform_versions"]["charts"]
-    repo = charts["ingress-nginx"]["repo"].rstrip("/") + "/index.yaml"
-    try:
-        with urllib.request.urlopen(repo, timeout=5):
-            return True, repo
-    except OSError as exc:
-        return False, f"{repo}: {exc}"
-
-
 def kubeconfig_as(cluster, context: str, tmp_path: Path) -> str:
     """The test cluster's kubeconfig with its context renamed, as a wrong kubeconfig would name it."""
     config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
@@ -318,14 +276,15 @@ def kubeconfig_as(cluster, context: str, tmp_path: Path) -> str:
 
 # site.yml on beta and prod starts with the AWS network and EKS: those two templates are not run
 # against the test cluster (their playbook, inventory and extra vars are loaded by
-# test_template_loads_in_ansible_runner; the deploy workflows run them against AWS).
-CLUSTER_RUNNABLE = [t for t in TEMPLATES if t.environment == "local" or t.playbook not in CLOUD_PLAYBOOKS]
+# test_template_loads_in_ansible_runner; the deploy workflows run them against AWS). site.yml on
+# local runs in tests/node/test_platform_https.py, on the platform its fixture converged.
+CLUSTER_RUNNABLE = [t for t in TEMPLATES if t.playbook not in SITE_PLAYBOOKS]
 
 
 @pytest.mark.unit
-def test_only_the_cloud_site_templates_are_left_to_the_deploy_workflows():
+def test_only_the_site_templates_are_run_elsewhere():
     left = sorted(t.name for t in TEMPLATES if t not in CLUSTER_RUNNABLE)
-    assert left == ["OUI site - beta", "OUI site - prod"], left
+    assert left == ["OUI site - beta", "OUI site - local", "OUI site - prod"], left
 
 
 @pytest.mark.cluster
@@ -334,10 +293,6 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path, req
     """local: the job succeeds. beta/prod pointed at the test cluster (stamped local): the
     environment guard refuses and nothing changes - what AWX would do with a wrong credential."""
     require_playbook(template)
-    if template.environment == "local" and template.playbook in CLOUD_PLAYBOOKS:
-        reachable, detail = chart_repositories_reachable()
-        if not reachable:
-            design_limit("offline-upstream-charts", f"{template.name!r} installs the add-ons ({detail})")
     kubeconfig = (Path(cluster.kubeconfig).read_text() if template.environment == "local"
                   else kubeconfig_as(cluster, f"oui-{template.environment}", tmp_path))
     env = inject(credential_type("OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)

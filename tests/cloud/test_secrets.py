@@ -19,7 +19,7 @@ import yaml
 from cloud.awslocal import REGION
 from helpers import REPO, VENV_BIN, run_playbook
 from tests.ci.awx import load_assets, inject, templates
-from tests.ci.test_awx_templates import TEST_DIGEST, runner_run
+from tests.ci.awx import TEST_DIGEST, runner_run
 
 pytestmark = pytest.mark.cloud
 

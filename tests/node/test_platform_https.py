@@ -24,10 +24,12 @@ import time
 import pytest
 
 from helpers import run_playbook
+from tests.ci.awx import inject, load_assets, runner_run, templates
 from realnode import RealApp, get_json
 from realnode_lock import real_node_lock
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
+ASSETS = load_assets()
 
 
 def changed_tasks(output: str) -> list[str]:
@@ -54,6 +56,22 @@ def test_site_rerun_changes_nothing(platform, test_cluster):
     assert run.returncode == 0, run.tail()
     print(f"\nsite.yml on local, re-run on the converged platform: {seconds:.0f} s, recap {run.recap}")
     assert run.changed == 0, f"a re-run changed {changed_tasks(run.output)}"
+
+
+def test_awx_site_template_on_local_runs_on_the_converged_platform(platform, test_cluster, tmp_path):
+    """The job template "OUI site - local" as AWX runs it (ansible-runner with the template's playbook,
+    inventory and extra vars, the kubeconfig from the "OUI kubeconfig" credential type's injectors):
+    on the platform site.yml converged, the job succeeds and changes nothing."""
+    template = next(t for t in templates(ASSETS) if t.name == "OUI site - local")
+    kube = next(ct for ct in ASSETS["credential_types"] if ct["name"] == "OUI kubeconfig")
+    credential = inject(kube, {"kubeconfig": test_cluster.kubeconfig.read_text(), "kube_context": ""}, tmp_path)
+    t0 = time.monotonic()
+    runner, output = runner_run(tmp_path, template, {**platform["env"], **credential, "ANSIBLE_NOCOLOR": "1"})
+    changed = sum((runner.stats or {}).get("changed", {}).values())
+    print(f"\n{template.name}: status={runner.status} rc={runner.rc} changed={changed} "
+          f"in {time.monotonic() - t0:.0f} s")
+    assert runner.status == "successful" and runner.rc == 0, output[-4000:]
+    assert changed == 0, f"the job changed {changed_tasks(output)}"
 
 
 def test_check_mode_on_the_converged_platform_reports_no_change(platform, test_cluster):

@@ -105,12 +105,12 @@ def test_every_other_kind_of_skip_is_a_machine_skip(inner, source):
 
 def test_a_skipif_marker_can_declare_a_design_limit(inner):
     source = ("import pytest\nfrom skips import design_limit_reason\n"
-              "@pytest.mark.skipif(True, reason=design_limit_reason('offline-upstream-charts'))\n"
+              "@pytest.mark.skipif(True, reason=design_limit_reason('moto-lacks-api'))\n"
               "def test_x():\n    pass\n")
     result = inner(source, "fail")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*= skips: 1 for design limits, 0 for machine reasons =*",
-                                 "  1 x DESIGN LIMIT [[]offline-upstream-charts[]]: *"])
+                                 "  1 x DESIGN LIMIT [[]moto-lacks-api[]]: *"])
 
 
 def test_an_undeclared_design_limit_is_an_error_that_names_it(inner):
