@@ -86,11 +86,11 @@ measure() {
   wrk_run -t2 -c"$connections" -d"${duration}s" --latency "$2" >"$work/$1.wrk"
   local errors; errors=$(awk '/Non-2xx|Socket errors/' "$work/$1.wrk")
   [ -z "$errors" ] || echo "bench: $1: $errors" >&2
-  awk '
+  awk -f "$here/wrk-stats.awk" -f /dev/fd/3 "$work/$1.wrk" 3<<'AWK'
     /^Requests\/sec:/ { rps = $2 }
-    $1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-                  else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
-    END { printf "%s %.3f\n", rps, p99 }' "$work/$1.wrk"
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%s %.3f\n", rps, p99 }
+AWK
 }
 
 echo "bench: GET / with wrk, $connections connections, ${duration}s per way per round, $rounds rounds, $(nproc) CPUs (shared; load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -108,15 +108,7 @@ for round in $(seq 1 "$rounds"); do
   done
   echo "${line% |}"
 done
-awk -v rounds="$rounds" '
-  function sorted(list, a,   n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return n
-  }
-  function median(list,   a, n) { n = sorted(list, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  function least(list,   a) { sorted(list, a); return a[1] }
-  function most(list,   a, n) { n = sorted(list, a); return a[n] }
+awk -v rounds="$rounds" -f "$here/wrk-stats.awk" -f /dev/fd/3 "$work/results" 3<<'AWK'
   { rps[$1] = rps[$1] " " $2; p99[$1] = p99[$1] " " $3 }
   END {
     # median: the typical round; best: the least disturbed one
@@ -126,4 +118,5 @@ awk -v rounds="$rounds" '
     printf fmt, "best", rounds, BR["ingress"], BP["ingress"], BR["service"], BP["service"]
     printf "  ingress/service: rps %.2f (median) %.2f (best); p99 %.2f (median) %.2f (best)\n",
       R["ingress"] / R["service"], BR["ingress"] / BR["service"], P["ingress"] / P["service"], BP["ingress"] / BP["service"]
-  }' "$work/results"
+  }
+AWK
