@@ -84,12 +84,12 @@ measure() {
   after=$(cpu_ticks "$3")
   local errors; errors=$(awk '/Non-2xx|Socket errors/' "$work/$1.wrk")
   [ -z "$errors" ] || echo "bench: $1: $errors" >&2
-  awk -v ticks=$((after - before)) -v hz="$ticks_per_second" '
+  awk -v ticks=$((after - before)) -v hz="$ticks_per_second" -f "$here/wrk-stats.awk" -f /dev/fd/3 "$work/$1.wrk" 3<<'AWK'
     / requests in / { n = $1 }
     /^Requests\/sec:/ { rps = $2 }
-    $1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) }
-                  else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
-    END { printf "%s %.3f %.1f\n", rps, p99, ticks / hz * 1e6 / n }' "$work/$1.wrk"
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%s %.3f %.1f\n", rps, p99, ticks / hz * 1e6 / n }
+AWK
 }
 
 # start NAME DIR NODE [ARGS...]: the app listens on a free port; sets port_NAME and pid_NAME
@@ -123,15 +123,7 @@ for round in $(seq 1 "$rounds"); do
   done
   echo "${line% |}"
 done
-awk -v rounds="$rounds" '
-  function sorted(list, a,   n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return n
-  }
-  function median(list,   a, n) { n = sorted(list, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  function least(list,   a) { sorted(list, a); return a[1] }
-  function most(list,   a, n) { n = sorted(list, a); return a[n] }
+awk -v rounds="$rounds" -f "$here/wrk-stats.awk" -f /dev/fd/3 "$work/results" 3<<'AWK'
   { rps[$1] = rps[$1] " " $2; p99[$1] = p99[$1] " " $3; cpu[$1] = cpu[$1] " " $4 }
   END {
     # median: the typical round; best: the least disturbed one (other work on the machine only
@@ -145,7 +137,8 @@ awk -v rounds="$rounds" '
       R["app"] / R["bare"], BR["app"] / BR["bare"], C["bare"] / C["app"], BC["bare"] / BC["app"]
     printf "  app/original: rps %.2f (median) %.2f (best), target >= 2.4; p99 %.2f (median) %.2f (best), target <= 0.5; requests per CPU-second %.2f (median) %.2f (best)\n",
       R["app"] / R["original"], BR["app"] / BR["original"], P["app"] / P["original"], BP["app"] / BP["original"], C["original"] / C["app"], BC["original"] / BC["app"]
-  }' "$work/results"
+  }
+AWK
 
 if [ -n "$profile_dir" ]; then
   mkdir -p "$profile_dir"

@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 
@@ -81,22 +82,30 @@ class RealApp:
 class Load:
     """A bounded request loop from this process against a URL: counts, failures, latencies."""
 
-    def __init__(self, url: str, workers: int = 4, pause: float = 0.02):
+    def __init__(self, url: str, workers: int = 4, pause: float = 0.02,
+                 request: Callable[[], tuple[int, bytes]] | None = None):
+        """`request` (default: GET `url` with urllib) makes one request and returns (status, body);
+        it raises on a failure below HTTP (connection, TLS)."""
         self.url, self.workers, self.pause = url, workers, pause
+        self.request = request or self._get
         self.latencies: list[float] = []
         self.failures: list[str] = []
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
+        self.started = self.stopped = 0.0
+
+    def _get(self) -> tuple[int, bytes]:
+        with urllib.request.urlopen(self.url, timeout=5) as resp:
+            return resp.status, resp.read()
 
     def _run(self):
         while not self.stop.is_set():
             t0 = time.monotonic()
             try:
-                with urllib.request.urlopen(self.url, timeout=5) as resp:
-                    body = resp.read()
-                ok = resp.status == 200 and body.strip() == b"Hello OUI!"
-                err = None if ok else f"{resp.status} {body[:60]!r}"
+                status, body = self.request()
+                ok = status == 200 and body.strip() == b"Hello OUI!"
+                err = None if ok else f"{status} {body[:60]!r}"
             except Exception as exc:  # noqa: BLE001 - every failure counts
                 err = f"{type(exc).__name__}: {exc}"
             with self.lock:
@@ -107,6 +116,7 @@ class Load:
                 time.sleep(self.pause)
 
     def __enter__(self):
+        self.started = time.monotonic()
         for t in self.threads:
             t.start()
         return self
@@ -115,9 +125,11 @@ class Load:
         self.stop.set()
         for t in self.threads:
             t.join(timeout=10)
+        self.stopped = time.monotonic()
 
     def summary(self) -> str:
         lat = sorted(self.latencies)
         p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
-        return (f"{len(lat)} requests, {len(self.failures)} failed, p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
+        seconds = (self.stopped or time.monotonic()) - self.started
+        return (f"{len(lat)} requests in {seconds:.1f} s ({len(lat) / seconds:.1f}/s), {len(self.failures)} failed, p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
                 f"max {p(1.0):.1f} ms")

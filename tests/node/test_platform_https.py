@@ -10,22 +10,29 @@ through Traefik, and curl checks what a user sees, verifying the certificate aga
 (OUI_CA_BUNDLE, never -k): HTTPS answers `Hello OUI!`, HTTP redirects to HTTPS, and the same
 Ingress answers 403 to a source outside its allow-list (OUI_DENIED_SOURCE_ADDRESS, a network
 namespace of this machine). Every request is printed with its answer; times are printed, never
-asserted.
+asserted. Last, cert-manager issues the certificate a second time while a steady HTTPS load runs
+through Traefik, and not one request of the load fails.
 """
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import secrets
 import socket
 import ssl
 import subprocess
+import threading
 import time
+from datetime import datetime, timezone
+
+from cryptography import x509
 
 import pytest
 
 from helpers import run_playbook
 from tests.ci.awx import inject, load_assets, runner_run, templates
-from realnode import RealApp, get_json
+from realnode import Load, RealApp, get_json, ready
 from realnode_lock import real_node_lock
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
@@ -93,6 +100,7 @@ class Https:
         self.netns = env["OUI_DENIED_SOURCE_NETNS"]
         self.denied = env["OUI_DENIED_SOURCE_ADDRESS"]
         self.host = f"{app.namespace}.{env['OUI_INGRESS_DOMAIN']}"
+        self.secret = app.vars.get("app_ingress_tls_secret", "oui-app-tls")
         self.certificate_seconds = 0.0
         self.served_seconds = 0.0
 
@@ -118,6 +126,26 @@ class Https:
             with context.wrap_socket(sock, server_hostname=self.host) as tls:
                 return tls.getpeercert()
 
+    def get(self, context: ssl.SSLContext, served: list) -> tuple[int, bytes]:
+        """GET / on a new connection to the ingress address, as curl --resolve does: the host name in
+        SNI and in Host, the certificate verified against the CA bundle (a certificate it refuses
+        raises). Appends (time, serial of the certificate served) to `served`."""
+        conn = http.client.HTTPSConnection(self.address, 443, timeout=5, context=context)
+        try:
+            conn.sock = context.wrap_socket(socket.create_connection((self.address, 443), timeout=5),
+                                            server_hostname=self.host)
+            served.append((time.monotonic(), int(conn.sock.getpeercert()["serialNumber"], 16)))
+            conn.request("GET", "/", headers={"Host": self.host})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def secret_serial(self, cluster) -> int:
+        """The serial of the certificate in the Secret cert-manager writes."""
+        data = get_json(cluster, "secret", self.secret, "-n", self.app.namespace)["data"]
+        return x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"])).serial_number
+
 
 @pytest.fixture(scope="module")
 def https(test_cluster, platform, image):
@@ -131,8 +159,7 @@ def https(test_cluster, platform, image):
         assert run.returncode == 0, run.tail()
         t0 = time.monotonic()
         try:
-            secret = app.vars.get("app_ingress_tls_secret", "oui-app-tls")
-            done = test_cluster.kubectl("-n", app.namespace, "wait", f"certificate/{secret}", "--for=condition=Ready",
+            done = test_cluster.kubectl("-n", app.namespace, "wait", f"certificate/{site.secret}", "--for=condition=Ready",
                                         "--timeout=300s", check=False, timeout=320)
             site.certificate_seconds = time.monotonic() - t0
             if done.returncode != 0:
@@ -194,3 +221,69 @@ def test_allow_list_admits_an_allowed_source_and_refuses_another(https):
           f"(network namespace {https.netns}, outside {https.app.vars.get('app_ingress_allowlist', 'the inventory allow-list')}) "
           f"-> {denied.split()[0]}")
 
+
+
+def condition(obj: dict, kind: str) -> dict:
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == kind), {})
+
+
+def test_certificate_renewal_under_load_fails_no_request(https, test_cluster):
+    """cert-manager issues the app's certificate a second time while a steady HTTPS load runs through
+    Traefik: the new certificate (another serial) reaches the Secret and is what Traefik serves,
+    and not one request of the load fails, before, during or after the switch."""
+    ns = https.app.namespace
+    before = get_json(test_cluster, "certificate", https.secret, "-n", ns)
+    revision = before["status"]["revision"]
+    old = https.secret_serial(test_cluster)
+    assert int(https.peer_certificate()["serialNumber"], 16) == old, "Traefik does not serve the Secret's certificate"
+    # The trigger. Renewal by time is cert-manager's trigger controller setting the Certificate's
+    # Issuing condition when status.renewalTime comes; everything after it (a new private key and
+    # CertificateRequest, the ACME order through letsencrypt-prod, the Secret, Traefik reloading it)
+    # is the same whatever set the condition. A short duration cannot bring that moment within a
+    # test's minute: cert-manager refuses a duration under 1 h, and renewBefore close to it would
+    # make every issuance re-issue at once. So the test sets the condition itself, through the
+    # status subresource, as cert-manager's own `cmctl renew` does (reason ManuallyTriggered).
+    trigger = [{"op": "add", "path": "/status/conditions/-", "value": {
+        "type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
+        "message": "Certificate re-issuance manually triggered", "observedGeneration": before["metadata"]["generation"],
+        "lastTransitionTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}}]
+    context = ssl.create_default_context(cafile=https.ca)
+    served: list[tuple[float, int]] = []
+    with Load(f"https://{https.host}/", workers=4, pause=0.05, request=lambda: https.get(context, served)) as load:
+        time.sleep(5)  # steady load on the old certificate first
+        t_trigger = time.monotonic()
+        test_cluster.kubectl("-n", ns, "patch", "certificate", https.secret, "--subresource=status", "--type=json",
+                             "-p", json.dumps(trigger))
+        deadline, after = t_trigger + 90, before
+        while not (after["status"].get("revision", 0) > revision and ready(after)):
+            if time.monotonic() > deadline:
+                events = test_cluster.kubectl("-n", ns, "get", "certificates,certificaterequests,orders,challenges,events",
+                                              "-o", "wide", check=False).stdout
+                pytest.fail(f"no second issuance Ready 90 s after the trigger: {condition(after, 'Issuing')}\n"
+                            f"{events[-4000:]}")
+            time.sleep(1)
+            after = get_json(test_cluster, "certificate", https.secret, "-n", ns)
+        t_ready = time.monotonic()
+        new = https.secret_serial(test_cluster)
+        # Traefik loads the changed Secret on its next sync: wait (bounded) for the load to be served it.
+        while not any(serial == new for _, serial in served[-20:]):
+            if time.monotonic() > t_ready + 60:
+                pytest.fail(f"Traefik still serves serial {served[-1][1]:x} 60 s after the Secret holds {new:x}")
+            time.sleep(0.5)
+        time.sleep(5)  # and the load goes on on the new certificate
+    first_new = next(t for t, serial in served if serial == new)
+    counts = {f"{serial:x}": sum(1 for _, s in served if s == serial) for serial in dict.fromkeys(s for _, s in served)}
+    print(f"\nrenewal under load ({https.host}): {load.summary()}; certificates served (serial: handshakes) {counts}; "
+          f"trigger -> Certificate Ready (revision {revision} -> {after['status']['revision']}) {t_ready - t_trigger:.1f} s, "
+          f"-> new certificate served by Traefik {first_new - t_trigger:.1f} s")
+    assert new != old, f"the second issuance kept serial {old:x}"
+    assert set(counts) <= {f"{old:x}", f"{new:x}"}, counts
+    assert int(https.peer_certificate()["serialNumber"], 16) == new
+    # Issued again through letsencrypt-prod by ACME: the new revision's CertificateRequest.
+    requests = [r for r in get_json(test_cluster, "certificaterequests", "-n", ns)["items"]
+                if r["metadata"].get("annotations", {}).get("cert-manager.io/certificate-revision")
+                == str(after["status"]["revision"])]
+    assert requests and ready(requests[0]), requests
+    assert requests[0]["spec"]["issuerRef"]["name"] == "letsencrypt-prod", requests[0]["spec"]["issuerRef"]
+    assert load.latencies, "no request was made"
+    assert not load.failures, f"{len(load.failures)} failed requests, e.g. {load.failures[:5]}"
