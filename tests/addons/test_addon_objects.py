@@ -25,7 +25,11 @@ def crds(cluster, versions):
         files, reason = upstream.crd_files(key, versions["crds"][key])
         require(bool(files), reason)
         for path in files:
-            cluster.kubectl("apply", "--server-side", "--field-manager=oui-tests", "-f", str(path))
+            # --force-conflicts: on a test cluster where site.yml has run, the platform (manager
+            # oui.platform) applied its charts' CRDs, which may differ (Velero's chart 12.1.0 has a Restore
+            # CRD without v1.18.3's spec.resourcePolicy); site.yml takes them back when
+            # it runs again (its CRD step forces too).
+            cluster.kubectl("apply", "--server-side", "--field-manager=oui-tests", "--force-conflicts", "-f", str(path))
     for crd in ("clusterissuers.cert-manager.io", "prometheusrules.monitoring.coreos.com", "schedules.velero.io",
                 "backupstoragelocations.velero.io"):
         cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
