@@ -101,6 +101,11 @@ def templates(assets: dict | None = None) -> list[Template]:
     return result
 
 
+def credential_type(assets: dict, name: str) -> dict:
+    """The credential type of that name in the export."""
+    return next(ct for ct in assets["credential_types"] if ct["name"] == name)
+
+
 def inject(credential_type: dict, inputs: dict, workdir: Path) -> dict[str, str]:
     """Render a credential type's injectors as AWX does (Jinja2 over the inputs, files written
     first and named by tower.filename), returning the environment the job gets."""

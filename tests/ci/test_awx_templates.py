@@ -16,8 +16,8 @@ import pytest
 import yaml
 from dateutil.rrule import rrulestr
 
-from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, TEST_DIGEST, all_objects, freeze,
-                          inject, load_assets, runner_run, templates, venv_env)
+from tests.ci.awx import (ASSETS_FILE, NATURAL_KEY, REPO, SECTIONS, SURVEY_TYPES, TEST_DIGEST, all_objects,
+                          credential_type, freeze, inject, load_assets, runner_run, templates, venv_env)
 from helpers import require
 
 ASSETS = load_assets()
@@ -35,10 +35,6 @@ SITE_PLAYBOOKS = {"playbooks/site.yml"}
 
 def by_type(kind: str) -> list[dict]:
     return [obj for k, obj in all_objects(ASSETS) if k == kind]
-
-
-def credential_type(name: str) -> dict:
-    return next(ct for ct in ASSETS["credential_types"] if ct["name"] == name)
 
 
 # ---------------------------------------------------------------- the file, as `awx import` reads it
@@ -209,7 +205,7 @@ def test_no_secret_is_exported():
 def test_credential_injectors_give_what_the_inventories_read(tmp_path):
     """The kubeconfig credential exports KUBECONFIG / OUI_KUBE_CONTEXT, the variables the
     inventories read; the AWS one writes a profile that assumes a role with a web identity."""
-    kube = inject(credential_type("OUI kubeconfig"), {"kubeconfig": "apiVersion: v1\nkind: Config\n", "kube_context": ""},
+    kube = inject(credential_type(ASSETS, "OUI kubeconfig"), {"kubeconfig": "apiVersion: v1\nkind: Config\n", "kube_context": ""},
                   tmp_path)
     assert Path(kube["KUBECONFIG"]).read_text().startswith("apiVersion: v1")
     for env in ("local", "beta", "prod"):
@@ -218,7 +214,7 @@ def test_credential_injectors_give_what_the_inventories_read(tmp_path):
     local = (REPO / "inventories" / "local" / "group_vars" / "all" / "platform.yml").read_text()
     assert "'OUI_KUBE_CONTEXT'" in local and "OUI_KUBE_CONTEXT" in kube
 
-    aws = inject(credential_type("OUI AWS deploy role"), {"role_arn": "arn:aws:iam::123456789012:role/oui-beta-deployer",
+    aws = inject(credential_type(ASSETS, "OUI AWS deploy role"), {"role_arn": "arn:aws:iam::123456789012:role/oui-beta-deployer",
                                                          "region": "eu-west-3"}, tmp_path)
     profile = Path(aws["AWS_CONFIG_FILE"]).read_text()
     assert "[profile oui-deploy]" in profile and aws["AWS_PROFILE"] == "oui-deploy"
@@ -295,7 +291,7 @@ def test_template_runs_against_the_test_cluster(template, cluster, tmp_path, req
     require_playbook(template)
     kubeconfig = (Path(cluster.kubeconfig).read_text() if template.environment == "local"
                   else kubeconfig_as(cluster, f"oui-{template.environment}", tmp_path))
-    env = inject(credential_type("OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)
+    env = inject(credential_type(ASSETS, "OUI kubeconfig"), {"kubeconfig": kubeconfig, "kube_context": ""}, tmp_path)
     env = {**cluster.env, **env, "ANSIBLE_NOCOLOR": "1"}
     env["PATH"] = f"{venv_env()['PATH']}:{cluster.env.get('PATH', '')}"
     # The test cluster is shared by every test session on the machine: a local run that changes

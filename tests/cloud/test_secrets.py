@@ -18,8 +18,7 @@ import yaml
 
 from cloud.awslocal import REGION
 from helpers import REPO, VENV_BIN, run_playbook
-from tests.ci.awx import load_assets, inject, templates
-from tests.ci.awx import TEST_DIGEST, runner_run
+from tests.ci.awx import TEST_DIGEST, credential_type, inject, load_assets, runner_run, templates
 
 pytestmark = pytest.mark.cloud
 
@@ -172,7 +171,7 @@ def test_awx_templates_read_them_through_the_deploy_role_credential(aws, stored,
     deploy role with the pod's web identity token file, as IRSA provides it)."""
     token = tmp_path / "token"
     token.write_text(WEB_IDENTITY_TOKEN)
-    credential = next(ct for ct in load_assets()["credential_types"] if ct["name"] == "OUI AWS deploy role")
+    credential = credential_type(load_assets(), "OUI AWS deploy role")
     role = f"arn:aws:iam::{ACCOUNT}:role/oui-{template.environment}-deployer"
     injected = inject(credential, {"role_arn": role, "region": REGION, "token_file": str(token)}, tmp_path)
     env = {**no_local_credentials(aws), **injected, **SECRET_TAGS, "ANSIBLE_NOCOLOR": "1",

@@ -31,7 +31,7 @@ from cryptography import x509
 import pytest
 
 from helpers import run_playbook
-from tests.ci.awx import inject, load_assets, runner_run, templates
+from tests.ci.awx import credential_type, inject, load_assets, runner_run, templates
 from realnode import Load, RealApp, get_json, ready
 from realnode_lock import real_node_lock
 
@@ -70,7 +70,7 @@ def test_awx_site_template_on_local_runs_on_the_converged_platform(platform, tes
     inventory and extra vars, the kubeconfig from the "OUI kubeconfig" credential type's injectors):
     on the platform site.yml converged, the job succeeds and changes nothing."""
     template = next(t for t in templates(ASSETS) if t.name == "OUI site - local")
-    kube = next(ct for ct in ASSETS["credential_types"] if ct["name"] == "OUI kubeconfig")
+    kube = credential_type(ASSETS, "OUI kubeconfig")
     credential = inject(kube, {"kubeconfig": test_cluster.kubeconfig.read_text(), "kube_context": ""}, tmp_path)
     t0 = time.monotonic()
     runner, output = runner_run(tmp_path, template, {**platform["env"], **credential, "ANSIBLE_NOCOLOR": "1"})
@@ -220,7 +220,6 @@ def test_allow_list_admits_an_allowed_source_and_refuses_another(https):
     print(f"\nsame Ingress, same URL: from this machine -> {allowed.split()[0]}, from {https.denied} "
           f"(network namespace {https.netns}, outside {https.app.vars.get('app_ingress_allowlist', 'the inventory allow-list')}) "
           f"-> {denied.split()[0]}")
-
 
 
 def condition(obj: dict, kind: str) -> dict:
